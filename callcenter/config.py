@@ -1,0 +1,151 @@
+"""Settings from environment variables, documented in one place.
+
+Every variable the product reads is listed in ``SETTINGS`` with its default and meaning; the
+README's configuration table is the same list. Nothing secret has a default that would work in
+production: ``SECRET_KEY`` must be set there, and the app refuses to start without it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or has a value the product cannot use."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("APP_ENV", "development", "`development`, `production` or `test`."),
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///instance/callcenter.db",
+        "SQLAlchemy URL. `postgresql://user@host/db` for production.",
+    ),
+    Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for RQ queues and call events."),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs sessions and CSRF tokens. Required in production; in development a random key "
+        "is generated once into `instance/secret_key`.",
+    ),
+    Setting("RECORDINGS_DIR", "instance/recordings", "Where call recordings are written."),
+    Setting("DEFAULT_REGION", "CN", "Region for phone numbers written without a country code."),
+    Setting("DEFAULT_TIMEZONE", "Asia/Shanghai", "Timezone for patients who have none."),
+    Setting("DEFAULT_LANGUAGE", "zh", "`zh` or `en`: patients' default language."),
+    Setting(
+        "FHIR_CARD_SYSTEM",
+        "",
+        "Identifier system that holds the member card number in FHIR Patient resources; "
+        "empty means the first identifier.",
+    ),
+    Setting("SESSION_COOKIE_SECURE", "false", "`true` behind HTTPS: cookies only over TLS."),
+    Setting("INSTANCE_DIR", "instance", "Folder for the SQLite file and generated local state."),
+)
+
+LANGUAGES = ("zh", "en")
+
+
+def _env(name: str, default: str | None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _absolute(path: str) -> str:
+    p = Path(path)
+    return str(p if p.is_absolute() else PROJECT_ROOT / p)
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at psycopg 3 and make SQLite paths absolute."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            return "sqlite:///" + _absolute(relative)
+    return url
+
+
+def _development_secret_key() -> str:
+    """Return a per-installation key kept in the instance folder, so sessions survive restarts."""
+    key_file = INSTANCE_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config() -> dict:
+    """Read every setting from the environment and return Flask config keys."""
+    env = _env("APP_ENV", "development")
+    if env not in ("development", "production", "test"):
+        raise ConfigError(f"APP_ENV must be development, production or test, not {env!r}")
+
+    secret_key = _env("SECRET_KEY", None)
+    if secret_key is None:
+        if env == "production":
+            raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
+        secret_key = _development_secret_key() if env == "development" else secrets.token_hex(32)
+
+    language = _env("DEFAULT_LANGUAGE", "zh")
+    if language not in LANGUAGES:
+        raise ConfigError(f"DEFAULT_LANGUAGE must be one of {LANGUAGES}, not {language!r}")
+    timezone = _env("DEFAULT_TIMEZONE", "Asia/Shanghai")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"DEFAULT_TIMEZONE {timezone!r} is not an IANA timezone") from exc
+
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(
+            _env("DATABASE_URL", "sqlite:///instance/callcenter.db")
+        ),
+        "REDIS_URL": _env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RECORDINGS_DIR": _absolute(_env("RECORDINGS_DIR", "instance/recordings")),
+        "DEFAULT_REGION": _env("DEFAULT_REGION", "CN").upper(),
+        "DEFAULT_TIMEZONE": timezone,
+        "DEFAULT_LANGUAGE": language,
+        "FHIR_CARD_SYSTEM": _env("FHIR_CARD_SYSTEM", ""),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "false").lower() == "true",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Follow-up call center API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+                }
+            },
+            "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        },
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

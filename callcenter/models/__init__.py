@@ -1,0 +1,76 @@
+"""SQLAlchemy models, one module per aggregate; importing this package registers them all."""
+
+from callcenter.models.audit import GENESIS_HASH, AuditEntry, AuditHead
+from callcenter.models.base import Base, utcnow
+from callcenter.models.call import (
+    CallAttempt,
+    CallDirection,
+    Recording,
+    RecordingStatus,
+    Speaker,
+    TranscriptSegment,
+)
+from callcenter.models.campaign import (
+    Campaign,
+    CampaignAgent,
+    CampaignKind,
+    CampaignStatus,
+    FollowUpTask,
+    TaskState,
+)
+from callcenter.models.followup import Disposition, FollowUpLog
+from callcenter.models.health import (
+    Allergy,
+    Condition,
+    ExamReport,
+    ExamReportItem,
+    Medication,
+    Observation,
+    ObservationSource,
+)
+from callcenter.models.imports import ImportFormat, ImportJob, ImportStatus
+from callcenter.models.patient import ConsentMethod, Patient, PatientPhone, Sex
+from callcenter.models.tag import PatientTag, Tag, TagSource
+from callcenter.models.user import ApiToken, Role, User
+
+__all__ = [
+    "GENESIS_HASH",
+    "Allergy",
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "CallAttempt",
+    "CallDirection",
+    "Campaign",
+    "CampaignAgent",
+    "CampaignKind",
+    "CampaignStatus",
+    "Condition",
+    "ConsentMethod",
+    "Disposition",
+    "ExamReport",
+    "ExamReportItem",
+    "FollowUpLog",
+    "FollowUpTask",
+    "ImportFormat",
+    "ImportJob",
+    "ImportStatus",
+    "Medication",
+    "Observation",
+    "ObservationSource",
+    "Patient",
+    "PatientPhone",
+    "PatientTag",
+    "Recording",
+    "RecordingStatus",
+    "Role",
+    "Sex",
+    "Speaker",
+    "Tag",
+    "TagSource",
+    "TaskState",
+    "TranscriptSegment",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Use cases: callable from web, worker and telephony; never touch flask.request."""

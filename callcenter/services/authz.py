@@ -1,0 +1,66 @@
+"""Who may do what: role permissions and the agent's view of patients."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, select
+
+from callcenter.errors import Forbidden
+from callcenter.models import CampaignAgent, FollowUpTask, Patient, Role, User
+
+ALL_ROLES = frozenset(Role)
+STAFF = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+# One place that says which roles may do what. Routes name a permission, never raw roles.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "patients.read": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "patients.write": STAFF,
+    "patients.import": STAFF,
+    "health.write": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "tags.read": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "tags.write": STAFF,
+    "campaigns.read": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "campaigns.write": STAFF,
+    "tasks.read": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "tasks.write": STAFF,
+    "users.manage": frozenset({Role.ADMIN}),
+    "audit.read": frozenset({Role.ADMIN}),
+    "recordings.play": STAFF,
+    "transcripts.read": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
+    "exports.run": STAFF,
+    "profile.read": ALL_ROLES,
+}
+
+
+def allowed(user: User | None, permission: str) -> bool:
+    if user is None or not user.active:
+        return False
+    return user.role in PERMISSIONS[permission]
+
+
+def require(user: User | None, permission: str) -> None:
+    if not allowed(user, permission):
+        raise Forbidden(f"your role may not do {permission}", {"permission": permission})
+
+
+def sees_all_patients(user: User) -> bool:
+    return user.role in STAFF
+
+
+def visible_patients(user: User, query: Select | None = None) -> Select:
+    """Limit a patient query to what ``user`` may see: agents only their campaigns' patients."""
+    query = select(Patient) if query is None else query
+    if sees_all_patients(user):
+        return query
+    if user.role is not Role.AGENT:
+        return query.where(False)
+    assigned = exists().where(
+        FollowUpTask.patient_id == Patient.id,
+        FollowUpTask.campaign_id == CampaignAgent.campaign_id,
+        CampaignAgent.user_id == user.id,
+    )
+    return query.where(assigned)
+
+
+def masks_identifiers(user: User) -> bool:
+    """QA reads transcripts with phone and ID numbers masked."""
+    return user.role is Role.QA
