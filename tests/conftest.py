@@ -26,7 +26,9 @@ from callcenter.config import normalize_database_url
 from callcenter.extensions import db
 from tests import factories
 
-ADMIN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
@@ -56,9 +58,10 @@ def postgres_url() -> Iterator[str]:
         db.engine.dispose()
     yield url
     with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-        ), {"n": name})
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -83,8 +86,10 @@ def _truncate_postgres(app: Flask) -> None:
     tables = [t.name for t in db.metadata.sorted_tables]
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) "
-                          "VALUES (1, 0, :h)"), {"h": "0" * 64})
+        conn.execute(
+            text("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :h)"),
+            {"h": "0" * 64},
+        )
 
 
 @pytest.fixture
@@ -125,7 +130,7 @@ def users(app) -> factories.Users:
     return factories.Users.create()
 
 
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_INPUT = re.compile(r'name="csrf[-_]token"[^>]*?(?:value|content)="([^"]+)"')
 
 
 def csrf_token_from(html: str) -> str:

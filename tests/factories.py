@@ -28,8 +28,13 @@ def _password_hash() -> str:
 
 
 def user(username: str, role: Role, **fields) -> User:
-    u = User(username=username, display_name=fields.pop("display_name", username.title()),
-             role=role, password_hash=_password_hash(), **fields)
+    u = User(
+        username=username,
+        display_name=fields.pop("display_name", username.title()),
+        role=role,
+        password_hash=_password_hash(),
+        **fields,
+    )
     db.session.add(u)
     db.session.commit()
     return u
@@ -44,8 +49,9 @@ def token_for(u: User) -> str:
 _serial = {"n": 0}
 
 
-def patient(name: str = "王小明", *, card: str | None = None, phone: str = "+8613800138000",
-            **fields) -> Patient:
+def patient(
+    name: str = "王小明", *, card: str | None = None, phone: str = "+8613800138000", **fields
+) -> Patient:
     _serial["n"] += 1
     p = Patient(
         card_number=card or f"C{_serial['n']:06d}",
@@ -61,8 +67,12 @@ def patient(name: str = "王小明", *, card: str | None = None, phone: str = "+
     return p
 
 
-def campaign(name: str = "Hypertension follow-up", *, agents: list[User] = (),
-             kind: CampaignKind = CampaignKind.AGENT) -> Campaign:
+def campaign(
+    name: str = "Hypertension follow-up",
+    *,
+    agents: list[User] = (),
+    kind: CampaignKind = CampaignKind.AGENT,
+) -> Campaign:
     c = Campaign(name=name, kind=kind)
     c.agents = [CampaignAgent(user_id=a.id) for a in agents]
     db.session.add(c)

@@ -44,9 +44,7 @@ def job_context(job_name: str, *ids):
 
     job = get_current_job()
     job_id = job.id if job else "inline"
-    logger = logging.LoggerAdapter(
-        logging.getLogger(f"worker.{job_name}"), {"job_id": job_id}
-    )
+    logger = logging.LoggerAdapter(logging.getLogger(f"worker.{job_name}"), {"job_id": job_id})
     with app().app_context():
         logger.info("[%s] %s%s started", job_id, job_name, ids)
         yield logger

@@ -25,11 +25,15 @@ def seed_command(patients: int, random_seed: int) -> None:
     )
     db.session.commit()
     if not result.created:
-        click.echo("demo data already present; nothing changed "
-                   "(reset a password with: flask users set-password USER)")
+        click.echo(
+            "demo data already present; nothing changed "
+            "(reset a password with: flask users set-password USER)"
+        )
         return
-    click.echo(f"demo data: {result.patients} patients, {result.observations} indicator values, "
-               f"{len(result.campaigns)} campaigns")
+    click.echo(
+        f"demo data: {result.patients} patients, {result.observations} indicator values, "
+        f"{len(result.campaigns)} campaigns"
+    )
     click.echo("demo users (passwords are shown only now):")
     for username, role, password in result.users:
         click.echo(f"  {username:<12} {role:<11} {password}")

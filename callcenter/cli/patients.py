@@ -18,8 +18,12 @@ group = AppGroup("patients", help="Patient data.")
 
 @group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice([f.value for f in ImportFormat]),
-              help="csv or fhir (default: from the file name)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in ImportFormat]),
+    help="csv or fhir (default: from the file name)",
+)
 def import_command(path: Path, fmt: str | None) -> None:
     """Import patients from a CSV file or a FHIR R4 Bundle (JSON)."""
     data = path.read_bytes()
@@ -39,8 +43,10 @@ def import_command(path: Path, fmt: str | None) -> None:
     click.echo(f"nothing imported: {job.summary.get('errors', 0)} errors in {path.name}", err=True)
     for error in job.errors:
         value = f" (value {error['value']!r})" if "value" in error else ""
-        click.echo(f"  row {error['row']}, column {error['column'] or '-'}: "
-                   f"{error['reason']}{value}", err=True)
+        click.echo(
+            f"  row {error['row']}, column {error['column'] or '-'}: {error['reason']}{value}",
+            err=True,
+        )
     if job.summary.get("errors", 0) > len(job.errors):
         click.echo(f"  ... and {job.summary['errors'] - len(job.errors)} more", err=True)
     sys.exit(1)

@@ -29,9 +29,15 @@ def _user(username: str) -> User:
 def create_command(username, role, display_name, sip_extension, password) -> None:
     """Create a user."""
     password = password or accounts.generate_password()
-    accounts.create_user(db.session, audit.Actor(None, "cli"), username=username,
-                         password=password, role=role, display_name=display_name,
-                         sip_extension=sip_extension)
+    accounts.create_user(
+        db.session,
+        audit.Actor(None, "cli"),
+        username=username,
+        password=password,
+        role=role,
+        display_name=display_name,
+        sip_extension=sip_extension,
+    )
     db.session.commit()
     click.echo(f"created {username} ({role}); password: {password}")
 

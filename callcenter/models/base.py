@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from enum import StrEnum  # noqa: F401  (re-exported for the models)
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -41,13 +42,6 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-class StrEnum(str, enum.Enum):
-    """An enum whose members compare and serialize as their string values."""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class Base(DeclarativeBase):

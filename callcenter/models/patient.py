@@ -48,9 +48,7 @@ class Patient(Base):
     consent_call_method: Mapped[ConsentMethod | None] = mapped_column(enum_type(ConsentMethod))
     consent_record: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_record_at: Mapped[datetime | None]
-    consent_record_method: Mapped[ConsentMethod | None] = mapped_column(
-        enum_type(ConsentMethod)
-    )
+    consent_record_method: Mapped[ConsentMethod | None] = mapped_column(enum_type(ConsentMethod))
     do_not_call: Mapped[bool] = mapped_column(Boolean, default=False)
     do_not_call_reason: Mapped[str | None] = mapped_column(Text)
 

@@ -50,9 +50,7 @@ def create_user(
 ) -> User:
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists", {"field": "username"})
-    if sip_extension and session.scalar(
-        select(User.id).where(User.sip_extension == sip_extension)
-    ):
+    if sip_extension and session.scalar(select(User.id).where(User.sip_extension == sip_extension)):
         raise Conflict(f"SIP extension {sip_extension} is taken", {"field": "sip_extension"})
     user = User(
         username=username,

@@ -50,9 +50,7 @@ def _check_agents(session: Session, agent_ids: list[int]) -> list[int]:
     ids = sorted(set(agent_ids))
     if not ids:
         return ids
-    found = set(
-        session.scalars(select(User.id).where(User.id.in_(ids), User.role == Role.AGENT))
-    )
+    found = set(session.scalars(select(User.id).where(User.id.in_(ids), User.role == Role.AGENT)))
     missing = [i for i in ids if i not in found]
     if missing:
         raise InvalidInput(f"not agents: {missing}", {"field": "agent_ids", "ids": missing})
@@ -77,16 +75,28 @@ def create(session: Session, user: User, data: dict) -> Campaign:
     ]
     session.add(campaign)
     session.flush()
-    audit.append(session, audit.Actor.of(user), "campaign.create", "campaign", campaign.id,
-                 {"name": campaign.name, "kind": str(campaign.kind)})
+    audit.append(
+        session,
+        audit.Actor.of(user),
+        "campaign.create",
+        "campaign",
+        campaign.id,
+        {"name": campaign.name, "kind": str(campaign.kind)},
+    )
     return campaign
 
 
 def set_agents(session: Session, user: User, campaign_id: int, agent_ids: list[int]) -> Campaign:
     campaign = get(session, user, campaign_id)
     campaign.agents = [CampaignAgent(user_id=i) for i in _check_agents(session, agent_ids)]
-    audit.append(session, audit.Actor.of(user), "campaign.agents", "campaign", campaign.id,
-                 {"agent_ids": agent_ids})
+    audit.append(
+        session,
+        audit.Actor.of(user),
+        "campaign.agents",
+        "campaign",
+        campaign.id,
+        {"agent_ids": agent_ids},
+    )
     return campaign
 
 
@@ -121,8 +131,16 @@ def _visible_tasks(user: User):
     )
 
 
-def list_tasks(session: Session, user: User, *, campaign_id=None, state=None, patient_id=None,
-               page: int, per_page: int) -> Page:
+def list_tasks(
+    session: Session,
+    user: User,
+    *,
+    campaign_id=None,
+    state=None,
+    patient_id=None,
+    page: int,
+    per_page: int,
+) -> Page:
     query = _visible_tasks(user)
     if campaign_id is not None:
         query = query.where(FollowUpTask.campaign_id == campaign_id)

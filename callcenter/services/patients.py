@@ -66,9 +66,7 @@ def search(
         query = query.where(or_(*conditions))
     if tag:
         query = query.where(
-            Patient.id.in_(
-                select(PatientTag.patient_id).join(Tag).where(Tag.name == tag)
-            )
+            Patient.id.in_(select(PatientTag.patient_id).join(Tag).where(Tag.name == tag))
         )
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = session.scalars(
@@ -113,9 +111,7 @@ def _normalize_phones(raw_numbers: list[str], region: str) -> list[str]:
 
 def _set_phones(patient: Patient, numbers: list[str]) -> None:
     existing = {p.number: p for p in patient.phones}
-    patient.phones = [
-        existing.get(n) or PatientPhone(number=n) for n in numbers
-    ]
+    patient.phones = [existing.get(n) or PatientPhone(number=n) for n in numbers]
     for position, phone in enumerate(patient.phones):
         phone.position = position
 
@@ -155,7 +151,11 @@ def update(session: Session, user: User, patient_id: int, data: dict, *, region:
     changed += _apply_consent(patient, data)
     if changed:
         audit.append(
-            session, audit.Actor.of(user), "patient.update", "patient", patient.id,
+            session,
+            audit.Actor.of(user),
+            "patient.update",
+            "patient",
+            patient.id,
             {"fields": sorted(changed)},
         )
     return patient

@@ -22,8 +22,13 @@ def list_with_counts(session: Session) -> list[tuple[Tag, int]]:
     return [(tag, n) for tag, n in rows]
 
 
-def create(session: Session, actor: audit.Actor, name: str, colour: str,
-           source: TagSource = TagSource.MANUAL) -> Tag:
+def create(
+    session: Session,
+    actor: audit.Actor,
+    name: str,
+    colour: str,
+    source: TagSource = TagSource.MANUAL,
+) -> Tag:
     if session.scalar(select(Tag.id).where(Tag.name == name)):
         raise Conflict(f"tag {name!r} already exists", {"field": "name"})
     tag = Tag(name=name, colour=colour, source=source)
@@ -33,8 +38,9 @@ def create(session: Session, actor: audit.Actor, name: str, colour: str,
     return tag
 
 
-def get_or_create(session: Session, name: str, colour: str = "#6b7280",
-                  source: TagSource = TagSource.MANUAL) -> Tag:
+def get_or_create(
+    session: Session, name: str, colour: str = "#6b7280", source: TagSource = TagSource.MANUAL
+) -> Tag:
     tag = session.scalar(select(Tag).where(Tag.name == name))
     if tag is None:
         tag = Tag(name=name, colour=colour, source=source)
@@ -46,7 +52,10 @@ def get_or_create(session: Session, name: str, colour: str = "#6b7280",
 def tags_of(session: Session, patient_id: int) -> list[Tag]:
     return list(
         session.scalars(
-            select(Tag).join(PatientTag).where(PatientTag.patient_id == patient_id).order_by(Tag.name)
+            select(Tag)
+            .join(PatientTag)
+            .where(PatientTag.patient_id == patient_id)
+            .order_by(Tag.name)
         )
     )
 
@@ -58,8 +67,9 @@ def tag_patient(session: Session, user: User, patient_id: int, tag_name: str) ->
         raise NotFound(f"tag {tag_name!r} not found", {"tag": tag_name})
     if session.get(PatientTag, (patient.id, tag.id)) is None:
         session.add(PatientTag(patient_id=patient.id, tag_id=tag.id))
-        audit.append(session, audit.Actor.of(user), "patient.tag", "patient", patient.id,
-                     {"tag": tag.name})
+        audit.append(
+            session, audit.Actor.of(user), "patient.tag", "patient", patient.id, {"tag": tag.name}
+        )
     return tag
 
 
@@ -69,5 +79,6 @@ def untag_patient(session: Session, user: User, patient_id: int, tag_id: int) ->
     if link is None:
         raise NotFound(f"patient {patient_id} has no tag {tag_id}")
     session.delete(link)
-    audit.append(session, audit.Actor.of(user), "patient.untag", "patient", patient.id,
-                 {"tag_id": tag_id})
+    audit.append(
+        session, audit.Actor.of(user), "patient.untag", "patient", patient.id, {"tag_id": tag_id}
+    )

@@ -20,4 +20,3 @@ def register_web(app: Flask) -> None:
         # The API checks CSRF itself for cookie sessions; Bearer clients have no CSRF token.
         extensions.csrf.exempt(blueprint)
         extensions.api.register_blueprint(blueprint)
-

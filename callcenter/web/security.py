@@ -103,8 +103,9 @@ def _check_access() -> None:
             {"path": request.path, "method": request.method, "permission": permission},
         )
         db.session.commit()
-        raise Forbidden(f"your role ({user.role}) may not do {permission}",
-                        {"permission": permission})
+        raise Forbidden(
+            f"your role ({user.role}) may not do {permission}", {"permission": permission}
+        )
     if is_api_request() and request.method in UNSAFE_METHODS and not g.via_token:
         # Cookie-authenticated API calls from our own pages must carry the CSRF token.
         csrf.protect()

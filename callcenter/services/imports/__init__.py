@@ -89,8 +89,9 @@ def requeue(session: Session, user: User, import_id: int) -> ImportJob:
 
 def enqueue(jobs, import_id: int):
     """Put the import on the ``imports`` queue; a second call while it waits adds nothing."""
-    return jobs.enqueue(JOB_FUNCTION, import_id, queue="imports", job_id=f"import-{import_id}",
-                        timeout=1800)
+    return jobs.enqueue(
+        JOB_FUNCTION, import_id, queue="imports", job_id=f"import-{import_id}", timeout=1800
+    )
 
 
 def _read(job: ImportJob, data: bytes, settings: ImportSettings):
@@ -123,8 +124,14 @@ def run(session: Session, import_id: int, settings: ImportSettings) -> ImportJob
     job.errors = []
     job.finished_at = utcnow()
     actor = audit.Actor(job.created_by_id, _actor_name(session, job))
-    audit.append(session, actor, "patients.import", "import_job", job.id,
-                 {"sha256": job.sha256, "format": str(job.format), **job.summary})
+    audit.append(
+        session,
+        actor,
+        "patients.import",
+        "import_job",
+        job.id,
+        {"sha256": job.sha256, "format": str(job.format), **job.summary},
+    )
     session.commit()  # the data and the job's success land together, or neither does
     log.info("import %s succeeded: %s", import_id, job.summary)
     return job

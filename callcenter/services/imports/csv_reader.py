@@ -62,16 +62,22 @@ def decode(data: bytes, errors: ErrorList) -> str | None:
         errors.add(0, "", "the file is UTF-16; save it as 'CSV UTF-8' or GB18030 CSV")
         return None
     if b"\x00" in data:
-        errors.add(data[: data.index(b"\x00")].count(b"\n") + 1, "",
-                   "the file contains NUL bytes: it is not a CSV text file")
+        errors.add(
+            data[: data.index(b"\x00")].count(b"\n") + 1,
+            "",
+            "the file contains NUL bytes: it is not a CSV text file",
+        )
         return None
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            errors.add(data[: exc.start].count(b"\n") + 1, "",
-                       "the file starts with a UTF-8 mark but has bytes that are not UTF-8")
+            errors.add(
+                data[: exc.start].count(b"\n") + 1,
+                "",
+                "the file starts with a UTF-8 mark but has bytes that are not UTF-8",
+            )
             return None
     try:
         return data.decode("utf-8")
@@ -128,20 +134,29 @@ def read_csv(
     for row_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue  # Excel leaves blank lines at the end
-        if any(cell.strip() for cell in cells[len(header):]):
-            errors.add(row_number, column_letter(len(header)),
-                       f"row has {len(cells)} cells but the header has {len(header)}")
+        if any(cell.strip() for cell in cells[len(header) :]):
+            errors.add(
+                row_number,
+                column_letter(len(header)),
+                f"row has {len(cells)} cells but the header has {len(header)}",
+            )
             continue
-        record = _read_row(row_number, cells, positions, region, errors)
-        if record is None:
-            continue
-        first = seen_cards.get(record.card_number)
+        card = (
+            cells[positions["card_number"]].strip() if positions["card_number"] < len(cells) else ""
+        )
+        first = seen_cards.get(card) if card else None
         if first is not None:
-            errors.add(row_number, _where(positions, "card_number"),
-                       f"card number already appears in row {first}", record.card_number)
+            errors.add(
+                row_number,
+                _where(positions, "card_number"),
+                f"card number already appears in row {first}",
+                card,
+            )
             continue
-        seen_cards[record.card_number] = row_number
-        records.append(record)
+        seen_cards.setdefault(card, row_number)
+        record = _read_row(row_number, cells, positions, region, errors)
+        if record is not None:
+            records.append(record)
         if on_progress and row_number % 10000 == 0:
             on_progress(row_number)
     if not records and not errors:
@@ -153,8 +168,9 @@ def _where(positions: dict[str, int], column: str) -> str:
     return f"{column_letter(positions[column])} ({column})"
 
 
-def _read_row(row: int, cells: list[str], positions: dict[str, int], region: str,
-              errors: ErrorList) -> PatientRecord | None:
+def _read_row(
+    row: int, cells: list[str], positions: dict[str, int], region: str, errors: ErrorList
+) -> PatientRecord | None:
     before = errors.total
 
     def cell(column: str) -> str:

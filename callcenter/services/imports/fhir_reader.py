@@ -59,17 +59,20 @@ def read_bundle(
                 record = _patient(number, resource, region, card_system)
                 first = by_card.get(record.card_number)
                 if first is not None:
-                    raise _EntryError("Patient.identifier",
-                                      f"card number already appears in entry {first}",
-                                      record.card_number)
+                    raise _EntryError(
+                        "Patient.identifier",
+                        f"card number already appears in entry {first}",
+                        record.card_number,
+                    )
                 by_card[record.card_number] = number
                 for ref in _references(entry, resource, "Patient"):
                     patients[ref] = record
             elif kind == "Observation":
                 observations.append((number, resource))
             else:
-                raise _EntryError("resourceType", "only Patient and Observation are imported",
-                                  str(kind))
+                raise _EntryError(
+                    "resourceType", "only Patient and Observation are imported", str(kind)
+                )
         except _EntryError as exc:
             errors.add(number, exc.path, exc.reason, None if exc.value is None else str(exc.value))
 
@@ -78,8 +81,11 @@ def read_bundle(
             subject = (resource.get("subject") or {}).get("reference")
             record = patients.get(subject or "")
             if record is None:
-                raise _EntryError("Observation.subject.reference",
-                                  "does not name a Patient in this Bundle", subject)
+                raise _EntryError(
+                    "Observation.subject.reference",
+                    "does not name a Patient in this Bundle",
+                    subject,
+                )
             record.observations.extend(_observations(resource, tz))
         except _EntryError as exc:
             errors.add(number, exc.path, exc.reason, None if exc.value is None else str(exc.value))
@@ -122,8 +128,9 @@ def _patient(number: int, resource: dict, region: str, card_system: str) -> Pati
         try:
             number = phones.to_e164(str(telecom["value"]), region)
         except InvalidPhoneNumber as exc:
-            raise _EntryError(f"Patient.telecom[{index}].value", exc.message,
-                              telecom["value"]) from None
+            raise _EntryError(
+                f"Patient.telecom[{index}].value", exc.message, telecom["value"]
+            ) from None
         if number not in numbers:
             numbers.append(number)
     if not numbers:
@@ -134,8 +141,9 @@ def _patient(number: int, resource: dict, region: str, card_system: str) -> Pati
         try:
             birth = date.fromisoformat(resource["birthDate"])
         except (TypeError, ValueError):
-            raise _EntryError("Patient.birthDate", "not a date (YYYY-MM-DD)",
-                              resource["birthDate"]) from None
+            raise _EntryError(
+                "Patient.birthDate", "not a date (YYYY-MM-DD)", resource["birthDate"]
+            ) from None
 
     gender = resource.get("gender")
     if gender is not None and gender not in GENDERS:
@@ -253,10 +261,9 @@ def _observations(resource: dict, tz: zoneinfo.ZoneInfo) -> list[ObservationReco
     for index, component in enumerate(resource.get("component") or []):
         part = _loinc(component.get("code"))
         if part in (indicators.SYSTOLIC, indicators.DIASTOLIC):
-            found.append(
-                _observation(part, component, f"Observation.component[{index}]", taken_at)
-            )
+            found.append(_observation(part, component, f"Observation.component[{index}]", taken_at))
     if {o.code for o in found} != {indicators.SYSTOLIC, indicators.DIASTOLIC}:
-        raise _EntryError("Observation.component",
-                          "a blood-pressure panel needs components 8480-6 and 8462-4")
+        raise _EntryError(
+            "Observation.component", "a blood-pressure panel needs components 8480-6 and 8462-4"
+        )
     return found

@@ -26,6 +26,7 @@ from callcenter.models import (
     utcnow,
 )
 from callcenter.models.patient import reversed_digits
+from callcenter.services.imports.bulk import insert_rows
 from callcenter.services.imports.records import PatientRecord
 
 BATCH = 2000
@@ -93,8 +94,10 @@ def _ensure_tags(session: Session, names: set[str]) -> dict[str, int]:
         now = utcnow()
         rows = session.execute(
             insert(Tag).returning(Tag.name, Tag.id),
-            [{"name": n, "colour": "#6b7280", "source": TagSource.MANUAL, "created_at": now}
-             for n in missing],
+            [
+                {"name": n, "colour": "#6b7280", "source": TagSource.MANUAL, "created_at": now}
+                for n in missing
+            ],
         ).all()
         existing.update(dict(rows))
     return existing
@@ -109,7 +112,8 @@ def _desired(record: PatientRecord, current: dict | None, defaults: Defaults) ->
         "timezone": record.timezone or (current or {}).get("timezone") or defaults.timezone,
         "language": record.language or (current or {}).get("language") or defaults.language,
         "id_number": record.id_number,
-        "do_not_call": record.do_not_call if record.do_not_call is not None
+        "do_not_call": record.do_not_call
+        if record.do_not_call is not None
         else (current or {}).get("do_not_call", False),
     }
     if current is not None:
@@ -181,11 +185,9 @@ def _upsert_patients(
 
     ids = {card: row["id"] for card, row in current.items()}
     if new_rows:
-        created = session.execute(
-            insert(Patient).returning(Patient.card_number, Patient.id), new_rows
-        ).all()
-        summary.created += len(created)
-        ids.update(dict(created))
+        new_ids = insert_rows(session, Patient.__table__, new_rows, with_ids=True)
+        summary.created += len(new_ids)
+        ids.update({row["card_number"]: i for row, i in zip(new_rows, new_ids, strict=True)})
         for record in batch:
             if record.card_number not in current:
                 phone_changes[ids[record.card_number]] = record.phones
@@ -200,13 +202,17 @@ def _replace_phones(session: Session, changes: dict[int, list[str]]) -> None:
         return
     session.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(list(changes))))
     rows = [
-        {"patient_id": pid, "number": number, "digits_reversed": reversed_digits(number),
-         "kind": "mobile", "position": position}
+        {
+            "patient_id": pid,
+            "number": number,
+            "digits_reversed": reversed_digits(number),
+            "kind": "mobile",
+            "position": position,
+        }
         for pid, numbers in changes.items()
         for position, number in enumerate(numbers)
     ]
-    if rows:
-        session.execute(insert(PatientPhone), rows)
+    insert_rows(session, PatientPhone.__table__, rows)
 
 
 def _write_tags(session, batch, ids, tag_ids, summary) -> None:
@@ -223,8 +229,9 @@ def _write_tags(session, batch, ids, tag_ids, summary) -> None:
     missing = wanted - have
     if missing:
         now = utcnow()
-        session.execute(
-            insert(PatientTag),
+        insert_rows(
+            session,
+            PatientTag.__table__,
             [{"patient_id": p, "tag_id": t, "created_at": now} for p, t in sorted(missing)],
         )
         summary.tags_added += len(missing)
@@ -243,26 +250,45 @@ def _write_observations(session, batch, ids, source, summary) -> None:
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         for row in session.execute(
-            select(Observation.id, Observation.patient_id, Observation.code, Observation.taken_at,
-                   Observation.value, Observation.unit, Observation.ref_low, Observation.ref_high)
-            .where(tuple_(Observation.patient_id, Observation.code, Observation.taken_at)
-                   .in_(chunk))
+            select(
+                Observation.id,
+                Observation.patient_id,
+                Observation.code,
+                Observation.taken_at,
+                Observation.value,
+                Observation.unit,
+                Observation.ref_low,
+                Observation.ref_high,
+            ).where(
+                tuple_(Observation.patient_id, Observation.code, Observation.taken_at).in_(chunk)
+            )
         ):
             existing[(row.patient_id, row.code, row.taken_at)] = row
     new_rows, changed, now = [], [], utcnow()
     for (pid, code, taken_at), obs in incoming.items():
         current = existing.get((pid, code, taken_at))
-        values = {"value": obs.value, "unit": obs.unit, "ref_low": obs.ref_low,
-                  "ref_high": obs.ref_high}
+        values = {
+            "value": obs.value,
+            "unit": obs.unit,
+            "ref_low": obs.ref_low,
+            "ref_high": obs.ref_high,
+        }
         if current is None:
-            new_rows.append({"patient_id": pid, "code": code, "name": obs.name,
-                             "taken_at": taken_at, "source": source, "created_at": now,
-                             **values})
+            new_rows.append(
+                {
+                    "patient_id": pid,
+                    "code": code,
+                    "name": obs.name,
+                    "taken_at": taken_at,
+                    "source": source,
+                    "created_at": now,
+                    **values,
+                }
+            )
         elif any(getattr(current, k) != v for k, v in values.items()):
             changed.append({"id": current.id, **values})
     if changed:
         session.execute(update(Observation), changed)
         summary.observations_updated += len(changed)
-    if new_rows:
-        session.execute(insert(Observation), new_rows)
-        summary.observations_created += len(new_rows)
+    insert_rows(session, Observation.__table__, new_rows)
+    summary.observations_created += len(new_rows)

@@ -19,8 +19,9 @@ from callcenter.web.api.schemas import (
 )
 from callcenter.web.security import current, requires
 
-blp = Blueprint("campaigns", __name__, url_prefix=PREFIX,
-                description="Campaigns and their follow-up tasks")
+blp = Blueprint(
+    "campaigns", __name__, url_prefix=PREFIX, description="Campaigns and their follow-up tasks"
+)
 
 
 @blp.route("/campaigns")

@@ -12,8 +12,12 @@ from callcenter.services import imports
 from callcenter.web.api.common import PREFIX
 from callcenter.web.security import current, requires
 
-blp = Blueprint("imports", __name__, url_prefix=f"{PREFIX}/imports",
-                description="Patient imports from CSV or FHIR R4 Bundles")
+blp = Blueprint(
+    "imports",
+    __name__,
+    url_prefix=f"{PREFIX}/imports",
+    description="Patient imports from CSV or FHIR R4 Bundles",
+)
 
 
 class ImportUpload(Schema):
@@ -21,8 +25,12 @@ class ImportUpload(Schema):
 
 
 class ImportForm(Schema):
-    format = fields.Enum(ImportFormat, by_value=True, load_default=None,
-                         metadata={"description": "csv or fhir; guessed from the file name"})
+    format = fields.Enum(
+        ImportFormat,
+        by_value=True,
+        load_default=None,
+        metadata={"description": "csv or fhir; guessed from the file name"},
+    )
 
 
 class ImportOut(Schema):
@@ -49,8 +57,9 @@ def upload(form, files):
     data = upload.read()
     fmt = form["format"] or imports.guess_format(upload.filename or "", data)
     if fmt is None:
-        raise InvalidInput("say format=csv or format=fhir: the file name does not tell",
-                           {"field": "format"})
+        raise InvalidInput(
+            "say format=csv or format=fhir: the file name does not tell", {"field": "format"}
+        )
     job = imports.submit(db.session, current(), upload.filename or "upload", data, fmt)
     db.session.commit()
     imports.enqueue(job.id)

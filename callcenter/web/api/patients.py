@@ -22,8 +22,12 @@ from callcenter.web.api.schemas import (
 )
 from callcenter.web.security import actor, current, requires
 
-blp = Blueprint("patients", __name__, url_prefix=f"{PREFIX}/patients",
-                description="Patients, their indicators and tags")
+blp = Blueprint(
+    "patients",
+    __name__,
+    url_prefix=f"{PREFIX}/patients",
+    description="Patients, their indicators and tags",
+)
 
 
 @blp.route("")
@@ -32,8 +36,14 @@ blp = Blueprint("patients", __name__, url_prefix=f"{PREFIX}/patients",
 @requires("patients.read")
 def list_patients(args):
     """Search patients by name prefix, card number or phone (agents: their campaigns only)."""
-    result = patients.search(db.session, current(), args["q"], tag=args["tag"],
-                             page=args["page"], per_page=args["per_page"])
+    result = patients.search(
+        db.session,
+        current(),
+        args["q"],
+        tag=args["tag"],
+        page=args["page"],
+        per_page=args["per_page"],
+    )
     db.session.commit()
     return page_body(result)
 
@@ -44,8 +54,9 @@ def list_patients(args):
 @requires("patients.write")
 def create_patient(data):
     """Create a patient; phone numbers are validated and stored as E.164."""
-    patient = patients.create(db.session, current(), data, region=setting("DEFAULT_REGION"),
-                              defaults=patient_defaults())
+    patient = patients.create(
+        db.session, current(), data, region=setting("DEFAULT_REGION"), defaults=patient_defaults()
+    )
     db.session.commit()
     return patient
 
@@ -66,8 +77,9 @@ def get_patient(patient_id: int):
 @requires("patients.write")
 def update_patient(data, patient_id: int):
     """Change a patient's details, phones, consent or do-not-call flag."""
-    patient = patients.update(db.session, current(), patient_id, data,
-                              region=setting("DEFAULT_REGION"))
+    patient = patients.update(
+        db.session, current(), patient_id, data, region=setting("DEFAULT_REGION")
+    )
     db.session.commit()
     return patient
 
@@ -78,8 +90,14 @@ def update_patient(data, patient_id: int):
 @requires("patients.read")
 def list_observations(args, patient_id: int):
     """A patient's indicator values, newest first."""
-    result = health.list_observations(db.session, current(), patient_id, code=args["code"],
-                                      page=args["page"], per_page=args["per_page"])
+    result = health.list_observations(
+        db.session,
+        current(),
+        patient_id,
+        code=args["code"],
+        page=args["page"],
+        per_page=args["per_page"],
+    )
     db.session.commit()
     return page_body(result)
 

@@ -189,9 +189,12 @@ class RetryDelaysSchema(Schema):
 
 class QuestionSchema(Schema):
     key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,40}$"))
-    text = fields.Dict(keys=fields.String(validate=validate.OneOf(LANGUAGES)), values=fields.String())
+    text = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(LANGUAGES)), values=fields.String()
+    )
     type = fields.String(
-        required=True, validate=validate.OneOf(["yes_no", "choice", "number", "text", "blood_pressure"])
+        required=True,
+        validate=validate.OneOf(["yes_no", "choice", "number", "text", "blood_pressure"]),
     )
     choices = fields.List(fields.String())
     indicator_code = fields.String(allow_none=True)

@@ -20,8 +20,15 @@ def list_tags():
     """Every tag with how many patients carry it."""
     out = []
     for tag, count in tags.list_with_counts(db.session):
-        out.append({"id": tag.id, "name": tag.name, "colour": tag.colour,
-                    "source": tag.source, "patients": count})
+        out.append(
+            {
+                "id": tag.id,
+                "name": tag.name,
+                "colour": tag.colour,
+                "source": tag.source,
+                "patients": count,
+            }
+        )
     return out
 
 
@@ -33,5 +40,10 @@ def create_tag(data):
     """Create a tag."""
     tag = tags.create(db.session, actor(), data["name"], data["colour"], data["source"])
     db.session.commit()
-    return {"id": tag.id, "name": tag.name, "colour": tag.colour, "source": tag.source,
-            "patients": 0}
+    return {
+        "id": tag.id,
+        "name": tag.name,
+        "colour": tag.colour,
+        "source": tag.source,
+        "patients": 0,
+    }

@@ -25,7 +25,9 @@ def list_users(args):
     """Every user."""
     total = db.session.scalar(select(func.count(User.id)))
     items = db.session.scalars(
-        select(User).order_by(User.username).limit(args["per_page"])
+        select(User)
+        .order_by(User.username)
+        .limit(args["per_page"])
         .offset((args["page"] - 1) * args["per_page"])
     ).all()
     return page_body(Page(list(items), total, args["page"], args["per_page"]))
