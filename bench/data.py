@@ -38,3 +38,29 @@ def patient_csv(count: int, seed: int = 1, bad_last_row: bool = False) -> bytes:
         cells[4] = "12345"
         lines[-1] = ",".join(cells)
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _to_csv(rows) -> bytes:
+    lines = [",".join(HEADER)] + [",".join(row) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _change(row: list[str], i: int, nth: int) -> list[str]:
+    """One edit a clinic's re-export would carry: a renamed, re-numbered or corrected patient."""
+    row = list(row)
+    kind = nth % 3  # rotate so each update path (columns, phones) gets its share
+    if kind == 0:
+        row[1] += " Jr" if row[1].isascii() else "华"
+    elif kind == 1:
+        row[4] = f"199{i:08d}"  # a new mobile (199 is a valid CN prefix that patient_rows avoids)
+    else:
+        row[3] = "1950-06-15" if row[3] != "1950-06-15" else "1951-06-15"
+    return row
+
+
+def changed_patient_csv(count: int, seed: int = 1, every: int = 10) -> bytes:
+    """``patient_csv(count, seed)`` with every ``every``-th row edited (name, phone or birth)."""
+    rows = patient_rows(count, seed)
+    return _to_csv(
+        _change(row, i, i // every) if i % every == 0 else row for i, row in enumerate(rows)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -43,8 +44,12 @@ class Campaign(Base):
         enum_type(CampaignStatus), default=CampaignStatus.DRAFT
     )
     description: Mapped[str] = mapped_column(Text, default="")
-    calling_windows: Mapped[list] = mapped_column(json_type(), default=lambda: DEFAULT_WINDOWS)
-    retry_delays: Mapped[dict] = mapped_column(json_type(), default=lambda: DEFAULT_RETRY_DELAYS)
+    calling_windows: Mapped[list] = mapped_column(
+        json_type(), default=lambda: copy.deepcopy(DEFAULT_WINDOWS)
+    )
+    retry_delays: Mapped[dict] = mapped_column(
+        json_type(), default=lambda: dict(DEFAULT_RETRY_DELAYS)
+    )
     max_attempts: Mapped[int] = mapped_column(default=3)
     question_script: Mapped[list] = mapped_column(json_type(), default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

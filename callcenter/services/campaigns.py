@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -64,7 +66,7 @@ def create(session: Session, user: User, data: dict) -> Campaign:
         name=data["name"],
         kind=data["kind"],
         description=data.get("description", ""),
-        calling_windows=data.get("calling_windows") or DEFAULT_WINDOWS,
+        calling_windows=data.get("calling_windows") or copy.deepcopy(DEFAULT_WINDOWS),
         retry_delays={**DEFAULT_RETRY_DELAYS, **(data.get("retry_delays") or {})},
         max_attempts=data.get("max_attempts", 3),
         question_script=data.get("question_script") or [],

@@ -49,6 +49,7 @@ def read_bundle(
 
     tz = zoneinfo.ZoneInfo(default_timezone)
     patients: dict[str, PatientRecord] = {}  # reference -> record
+    broken_refs: set[str] = set()  # patients with errors: still check their observations
     by_card: dict[str, int] = {}
     observations: list[tuple[int, dict]] = []
     for number, entry in enumerate(entries, start=1):
@@ -56,6 +57,8 @@ def read_bundle(
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         try:
             if kind == "Patient":
+                refs = _references(entry, resource, "Patient")
+                broken_refs.update(refs)
                 record = _patient(number, resource, region, card_system)
                 first = by_card.get(record.card_number)
                 if first is not None:
@@ -65,8 +68,8 @@ def read_bundle(
                         record.card_number,
                     )
                 by_card[record.card_number] = number
-                for ref in _references(entry, resource, "Patient"):
-                    patients[ref] = record
+                broken_refs.difference_update(refs)
+                patients.update(dict.fromkeys(refs, record))
             elif kind == "Observation":
                 observations.append((number, resource))
             else:
@@ -74,27 +77,32 @@ def read_bundle(
                     "resourceType", "only Patient and Observation are imported", str(kind)
                 )
         except _EntryError as exc:
-            errors.add(number, exc.path, exc.reason, None if exc.value is None else str(exc.value))
+            _report(errors, number, exc)
 
     for number, resource in observations:
         try:
-            subject = (resource.get("subject") or {}).get("reference")
-            record = patients.get(subject or "")
-            if record is None:
+            subject = (resource.get("subject") or {}).get("reference") or ""
+            values = _observations(resource, tz)
+            if subject in patients:
+                patients[subject].observations.extend(values)
+            elif subject not in broken_refs:
                 raise _EntryError(
                     "Observation.subject.reference",
                     "does not name a Patient in this Bundle",
                     subject,
                 )
-            record.observations.extend(_observations(resource, tz))
         except _EntryError as exc:
-            errors.add(number, exc.path, exc.reason, None if exc.value is None else str(exc.value))
+            _report(errors, number, exc)
 
     records = list({id(r): r for r in patients.values()}.values())
     records.sort(key=lambda r: r.row)
     if not records and not errors:
         errors.add(0, "Bundle.entry", "the Bundle has no Patient resources")
     return records, errors
+
+
+def _report(errors: ErrorList, number: int, exc: _EntryError) -> None:
+    errors.add(number, exc.path, exc.reason, None if exc.value is None else str(exc.value))
 
 
 def _references(entry: dict, resource: dict, kind: str) -> list[str]:

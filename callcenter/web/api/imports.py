@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -24,7 +25,7 @@ class ImportUpload(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-class ImportForm(Schema):
+class ImportQuery(Schema):
     format = fields.Enum(
         ImportFormat,
         by_value=True,
@@ -47,22 +48,22 @@ class ImportOut(Schema):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ImportForm, location="form")
+@blp.arguments(ImportQuery, location="query")
 @blp.arguments(ImportUpload, location="files")
 @blp.response(202, ImportOut)
 @requires("patients.import")
-def upload(form, files):
+def upload(query, files):
     """Queue an import. Poll the returned job until it is succeeded or rejected."""
     upload = files["file"]
     data = upload.read()
-    fmt = form["format"] or imports.guess_format(upload.filename or "", data)
+    fmt = query["format"] or imports.guess_format(upload.filename or "", data)
     if fmt is None:
         raise InvalidInput(
             "say format=csv or format=fhir: the file name does not tell", {"field": "format"}
         )
     job = imports.submit(db.session, current(), upload.filename or "upload", data, fmt)
     db.session.commit()
-    imports.enqueue(job.id)
+    imports.enqueue(current_app.extensions["callcenter.jobs"], job.id)
     return job
 
 
@@ -81,5 +82,5 @@ def retry_import(import_id: int):
     """Queue a failed import again."""
     job = imports.requeue(db.session, current(), import_id)
     db.session.commit()
-    imports.enqueue(job.id)
+    imports.enqueue(current_app.extensions["callcenter.jobs"], job.id)
     return job
