@@ -15,7 +15,8 @@ def patient_rows(count: int, seed: int = 1):
     rng = random.Random(seed)
     for i in range(count):
         if i % 2:
-            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+            surname = rng.choice(SURNAMES)  # drawn first: the data must stay what it was
+            name = surname + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
             lang = "zh"
         else:
             name = f"{rng.choice(EN_FIRST)} {rng.choice(EN_LAST)}"
@@ -23,7 +24,8 @@ def patient_rows(count: int, seed: int = 1):
         phone = f"{rng.choice(CN_PREFIXES)}{i:08d}"
         sex = rng.choice("男女")
         birth = f"{rng.randint(1935, 1990)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        yield [f"B{i:07d}", name, sex, birth, phone, lang, "是", "是", rng.choice(["高血压", "糖尿病", ""])]
+        tags = rng.choice(["高血压", "糖尿病", ""])
+        yield [f"B{i:07d}", name, sex, birth, phone, lang, "是", "是", tags]
 
 
 HEADER = ["card_number", "name", "sex", "birth_date", "phone", "language", "consent_call",

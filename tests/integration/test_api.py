@@ -26,15 +26,23 @@ def test_openapi_document_is_valid_openapi_3(client, app):
     spec = response.json
     validate(spec)
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/patients", "/api/v1/patients/{patient_id}", "/api/v1/campaigns",
-                 "/api/v1/tasks", "/api/v1/users", "/api/v1/tags", "/api/v1/imports"):
+    for path in (
+        "/api/v1/patients",
+        "/api/v1/patients/{patient_id}",
+        "/api/v1/campaigns",
+        "/api/v1/tasks",
+        "/api/v1/users",
+        "/api/v1/tags",
+        "/api/v1/imports",
+    ):
         assert path in spec["paths"], path
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
 def test_create_patient_normalizes_phones(client, users):
-    response = client.post("/api/v1/patients", json=NEW_PATIENT,
-                           headers=users.headers("supervisor"))
+    response = client.post(
+        "/api/v1/patients", json=NEW_PATIENT, headers=users.headers("supervisor")
+    )
     assert response.status_code == 201, response.json
     body = response.json
     assert body["phones"] == ["+8613912345678", "+862161234567"]  # duplicates folded
@@ -45,12 +53,14 @@ def test_create_patient_normalizes_phones(client, users):
 
 def test_create_patient_errors_are_json_with_error_ids(client, users):
     headers = users.headers("supervisor")
-    bad_phone = client.post("/api/v1/patients", json={**NEW_PATIENT, "phones": ["123"]},
-                            headers=headers)
+    bad_phone = client.post(
+        "/api/v1/patients", json={**NEW_PATIENT, "phones": ["123"]}, headers=headers
+    )
     assert bad_phone.status_code == 422
     assert bad_phone.json["error_id"] == "invalid-phone-number"
-    bad_schema = client.post("/api/v1/patients", json={"name": "x", "timezone": "Mars/Base"},
-                             headers=headers)
+    bad_schema = client.post(
+        "/api/v1/patients", json={"name": "x", "timezone": "Mars/Base"}, headers=headers
+    )
     assert bad_schema.status_code == 422
     assert bad_schema.json["error_id"] == "invalid-request"
     assert "card_number" in bad_schema.json["details"]["json"]
@@ -58,9 +68,11 @@ def test_create_patient_errors_are_json_with_error_ids(client, users):
     client.post("/api/v1/patients", json=NEW_PATIENT, headers=headers)
     duplicate = client.post("/api/v1/patients", json=NEW_PATIENT, headers=headers)
     assert duplicate.status_code == 409 and duplicate.json["error_id"] == "conflict"
-    no_method = client.post("/api/v1/patients",
-                            json={**NEW_PATIENT, "card_number": "N2", "consent_call_method": None},
-                            headers=headers)
+    no_method = client.post(
+        "/api/v1/patients",
+        json={**NEW_PATIENT, "card_number": "N2", "consent_call_method": None},
+        headers=headers,
+    )
     assert no_method.status_code == 422
 
 
@@ -93,10 +105,11 @@ def test_reading_a_patient_is_audited(client, users):
 
 def test_update_patient_records_what_changed(client, users):
     p = factories.patient()
-    response = client.patch(f"/api/v1/patients/{p.id}",
-                            json={"do_not_call": True, "do_not_call_reason": "asked us",
-                                  "phones": ["13700137000"]},
-                            headers=users.headers("supervisor"))
+    response = client.patch(
+        f"/api/v1/patients/{p.id}",
+        json={"do_not_call": True, "do_not_call_reason": "asked us", "phones": ["13700137000"]},
+        headers=users.headers("supervisor"),
+    )
     assert response.status_code == 200
     assert response.json["do_not_call"] and response.json["phones"] == ["+8613700137000"]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "patient.update"))
@@ -108,16 +121,24 @@ def test_observations_fill_in_catalog_defaults_and_flag_out_of_range(client, use
     c = factories.campaign(agents=[users.agent])
     factories.task(c, p)
     headers = users.headers("agent")
-    created = client.post(f"/api/v1/patients/{p.id}/observations",
-                          json={"code": "8480-6", "value": 165,
-                                "taken_at": "2026-05-01T08:00:00+08:00", "source": "call"},
-                          headers=headers)
+    created = client.post(
+        f"/api/v1/patients/{p.id}/observations",
+        json={
+            "code": "8480-6",
+            "value": 165,
+            "taken_at": "2026-05-01T08:00:00+08:00",
+            "source": "call",
+        },
+        headers=headers,
+    )
     assert created.status_code == 201, created.json
     assert created.json["name"] == "Systolic blood pressure"
     assert created.json["unit"] == "mmHg" and created.json["out_of_range"] is True
-    naive = client.post(f"/api/v1/patients/{p.id}/observations",
-                        json={"code": "8480-6", "value": 120, "taken_at": "2026-05-01T08:00:00"},
-                        headers=headers)
+    naive = client.post(
+        f"/api/v1/patients/{p.id}/observations",
+        json={"code": "8480-6", "value": 120, "taken_at": "2026-05-01T08:00:00"},
+        headers=headers,
+    )
     assert naive.status_code == 422  # a time without a zone is ambiguous
     listing = client.get(f"/api/v1/patients/{p.id}/observations?code=8480-6", headers=headers)
     assert [o["value"] for o in listing.json["items"]] == [165]
@@ -129,17 +150,32 @@ def test_observations_fill_in_catalog_defaults_and_flag_out_of_range(client, use
 def test_tags_on_patients(client, users):
     p = factories.patient()
     headers = users.headers("supervisor")
-    assert client.post("/api/v1/tags", json={"name": "高血压", "colour": "#dc2626"},
-                       headers=headers).status_code == 201
-    assert client.post("/api/v1/tags", json={"name": "bad", "colour": "red"},
-                       headers=headers).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/tags", json={"name": "高血压", "colour": "#dc2626"}, headers=headers
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/v1/tags", json={"name": "bad", "colour": "red"}, headers=headers
+        ).status_code
+        == 422
+    )
     tagged = client.post(f"/api/v1/patients/{p.id}/tags", json={"tag": "高血压"}, headers=headers)
     assert tagged.status_code == 201
     detail = client.get(f"/api/v1/patients/{p.id}", headers=headers).json
     assert [t["name"] for t in detail["tags"]] == ["高血压"]
     counts = client.get("/api/v1/tags", headers=headers).json
-    assert counts == [{"id": tagged.json["id"], "name": "高血压", "colour": "#dc2626",
-                       "source": "manual", "patients": 1}]
+    assert counts == [
+        {
+            "id": tagged.json["id"],
+            "name": "高血压",
+            "colour": "#dc2626",
+            "source": "manual",
+            "patients": 1,
+        }
+    ]
     removed = client.delete(f"/api/v1/patients/{p.id}/tags/{tagged.json['id']}", headers=headers)
     assert removed.status_code == 204
     assert client.get(f"/api/v1/patients/{p.id}", headers=headers).json["tags"] == []
@@ -148,35 +184,57 @@ def test_tags_on_patients(client, users):
 def test_campaigns_and_tasks(client, users):
     p = factories.patient()
     headers = users.headers("supervisor")
-    created = client.post("/api/v1/campaigns", headers=headers, json={
-        "name": "糖尿病随访",
-        "kind": "agent",
-        "calling_windows": [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "11:30"}],
-        "retry_delays": {"busy": 300},
-        "max_attempts": 4,
-        "question_script": [{"key": "glucose", "type": "number",
-                             "text": {"zh": "最近空腹血糖是多少？", "en": "Latest fasting glucose?"},
-                             "indicator_code": "1558-6"}],
-        "agent_ids": [users.agent.id],
-    })
+    created = client.post(
+        "/api/v1/campaigns",
+        headers=headers,
+        json={
+            "name": "糖尿病随访",
+            "kind": "agent",
+            "calling_windows": [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "11:30"}],
+            "retry_delays": {"busy": 300},
+            "max_attempts": 4,
+            "question_script": [
+                {
+                    "key": "glucose",
+                    "type": "number",
+                    "text": {"zh": "最近空腹血糖是多少？", "en": "Latest fasting glucose?"},
+                    "indicator_code": "1558-6",
+                }
+            ],
+            "agent_ids": [users.agent.id],
+        },
+    )
     assert created.status_code == 201, created.json
     campaign = created.json
     assert campaign["status"] == "draft" and campaign["agent_ids"] == [users.agent.id]
     assert campaign["retry_delays"]["busy"] == 300
     assert campaign["retry_delays"]["no_answer"] == 3600  # defaults kept for the rest
-    bad_window = client.post("/api/v1/campaigns", headers=headers, json={
-        "name": "x", "kind": "agent", "calling_windows": [{"days": [7], "start": "25:00",
-                                                           "end": "10:00"}]})
+    bad_window = client.post(
+        "/api/v1/campaigns",
+        headers=headers,
+        json={
+            "name": "x",
+            "kind": "agent",
+            "calling_windows": [{"days": [7], "start": "25:00", "end": "10:00"}],
+        },
+    )
     assert bad_window.status_code == 422
-    not_agent = client.post("/api/v1/campaigns", headers=headers, json={
-        "name": "y", "kind": "ivr", "agent_ids": [users.qa.id]})
+    not_agent = client.post(
+        "/api/v1/campaigns",
+        headers=headers,
+        json={"name": "y", "kind": "ivr", "agent_ids": [users.qa.id]},
+    )
     assert not_agent.status_code == 422 and not_agent.json["details"]["ids"] == [users.qa.id]
 
-    task = client.post("/api/v1/tasks", headers=headers,
-                       json={"campaign_id": campaign["id"], "patient_id": p.id, "priority": 2})
+    task = client.post(
+        "/api/v1/tasks",
+        headers=headers,
+        json={"campaign_id": campaign["id"], "patient_id": p.id, "priority": 2},
+    )
     assert task.status_code == 201 and task.json["state"] == "pending"
-    listed = client.get(f"/api/v1/tasks?campaign_id={campaign['id']}&state=pending",
-                        headers=headers).json
+    listed = client.get(
+        f"/api/v1/tasks?campaign_id={campaign['id']}&state=pending", headers=headers
+    ).json
     assert [t["id"] for t in listed["items"]] == [task.json["id"]]
     assert client.get("/api/v1/tasks?state=bogus", headers=headers).status_code == 422
     detail = client.get(f"/api/v1/tasks/{task.json['id']}", headers=users.headers("agent"))
@@ -185,19 +243,40 @@ def test_campaigns_and_tasks(client, users):
 
 def test_admin_manages_users(client, users):
     headers = users.headers("admin")
-    created = client.post("/api/v1/users", headers=headers, json={
-        "username": "nurse.wu", "role": "agent", "password": "long enough pw",
-        "sip_extension": "1010", "language": "zh"})
+    created = client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "username": "nurse.wu",
+            "role": "agent",
+            "password": "long enough pw",
+            "sip_extension": "1010",
+            "language": "zh",
+        },
+    )
     assert created.status_code == 201 and "password" not in created.json
-    taken = client.post("/api/v1/users", headers=headers, json={
-        "username": "nurse.xu", "role": "agent", "password": "long enough pw",
-        "sip_extension": "1010"})
+    taken = client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "username": "nurse.xu",
+            "role": "agent",
+            "password": "long enough pw",
+            "sip_extension": "1010",
+        },
+    )
     assert taken.status_code == 409
-    short = client.post("/api/v1/users", headers=headers, json={
-        "username": "nurse.zh", "role": "agent", "password": "short"})
+    short = client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={"username": "nurse.zh", "role": "agent", "password": "short"},
+    )
     assert short.status_code == 422
-    changed = client.patch(f"/api/v1/users/{created.json['id']}", headers=headers,
-                           json={"role": "supervisor", "active": False})
+    changed = client.patch(
+        f"/api/v1/users/{created.json['id']}",
+        headers=headers,
+        json={"role": "supervisor", "active": False},
+    )
     assert changed.json["role"] == "supervisor" and changed.json["active"] is False
     listing = client.get("/api/v1/users?per_page=100", headers=headers).json
     assert "nurse.wu" in [u["username"] for u in listing["items"]]

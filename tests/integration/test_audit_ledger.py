@@ -111,7 +111,9 @@ def test_reordered_rows_with_rehashed_content_still_break_the_links(app):
     a, b = rows[2], rows[3]
     a_id, b_id = a.id, b.id
     db.session.execute(text("UPDATE audit_entries SET id = -1 WHERE id = :i"), {"i": a_id})
-    db.session.execute(text("UPDATE audit_entries SET id = :a WHERE id = :b"), {"a": a_id, "b": b_id})
+    db.session.execute(
+        text("UPDATE audit_entries SET id = :a WHERE id = :b"), {"a": a_id, "b": b_id}
+    )
     db.session.execute(text("UPDATE audit_entries SET id = :b WHERE id = -1"), {"b": b_id})
     db.session.commit()
     assert not audit.verify(db.session).ok
@@ -138,8 +140,9 @@ def test_concurrent_writers_do_not_fork_the_chain(app):
             with app.app_context():
                 barrier.wait()
                 for i in range(15):
-                    audit.append(db.session, audit.Actor(n, f"user{n}"), "patient.read",
-                                 "patient", i)
+                    audit.append(
+                        db.session, audit.Actor(n, f"user{n}"), "patient.read", "patient", i
+                    )
                     db.session.commit()
                 db.session.remove()
         except BaseException as exc:  # surfaced below

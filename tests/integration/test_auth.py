@@ -46,8 +46,13 @@ def test_open_redirect_after_login_is_refused(client, users):
 
 
 def test_passwords_are_stored_as_argon2id(app):
-    user = accounts.create_user(db.session, accounts.audit.Actor(None, "t"), username="nurse",
-                                password="a long enough password", role="agent")
+    user = accounts.create_user(
+        db.session,
+        accounts.audit.Actor(None, "t"),
+        username="nurse",
+        password="a long enough password",
+        role="agent",
+    )
     assert user.password_hash.startswith("$argon2id$")
     assert "a long enough password" not in user.password_hash
     assert accounts.authenticate(db.session, "nurse", "a long enough password") is user
@@ -67,8 +72,9 @@ def test_revoked_and_expired_tokens_are_refused(client, users):
     db.session.commit()
     assert client.get("/api/v1/tags", headers=users.headers("agent")).status_code == 401
 
-    _t, plain = accounts.issue_token(db.session, users.agent, "short",
-                                     expires_at=utcnow() - timedelta(seconds=1))
+    _t, plain = accounts.issue_token(
+        db.session, users.agent, "short", expires_at=utcnow() - timedelta(seconds=1)
+    )
     db.session.commit()
     response = client.get("/api/v1/tags", headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 401
@@ -92,6 +98,7 @@ def test_cookie_api_writes_need_the_csrf_header(client, users):
 
 
 def test_bearer_api_writes_need_no_csrf(client, users):
-    response = client.post("/api/v1/tags", json={"name": "vip"},
-                           headers=users.headers("supervisor"))
+    response = client.post(
+        "/api/v1/tags", json={"name": "vip"}, headers=users.headers("supervisor")
+    )
     assert response.status_code == 201

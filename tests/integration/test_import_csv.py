@@ -46,7 +46,12 @@ def test_good_file_imports_every_field(app):
     assert job.status is ImportStatus.SUCCEEDED, job.errors
     assert job.summary["created"] == 3
     p = db.session.scalar(select(Patient).where(Patient.card_number == "M1"))
-    assert (p.name, p.sex, str(p.birth_date), p.language) == ("王小明", Sex.MALE, "1960-01-02", "zh")
+    assert (p.name, p.sex, str(p.birth_date), p.language) == (
+        "王小明",
+        Sex.MALE,
+        "1960-01-02",
+        "zh",
+    )
     assert [ph.number for ph in p.phones] == ["+8613800138000"]
     assert p.consent_call and p.consent_call_method is ConsentMethod.IMPORT
     assert p.consent_call_at is not None
@@ -94,8 +99,14 @@ def _errors(data) -> list[dict]:
 def test_bad_phone_is_reported_with_row_and_column_and_nothing_is_written(app):
     data = GOOD + "M4,坏号码,男,1960-01-01,12345,,,,,\n"
     errors = _errors(data)
-    assert errors == [{"row": 5, "column": "E (phone)", "value": "12345",
-                       "reason": "'12345' is not a valid number for region CN"}]
+    assert errors == [
+        {
+            "row": 5,
+            "column": "E (phone)",
+            "value": "12345",
+            "reason": "'12345' is not a valid number for region CN",
+        }
+    ]
 
 
 def test_bad_date_is_reported(app):
@@ -111,8 +122,14 @@ def test_future_birth_date_is_reported(app):
 
 def test_duplicate_card_in_one_file_names_both_rows(app):
     errors = _errors(GOOD + "M2,Someone Else,M,1950-01-01,13800138005,,,,,\n")
-    assert errors == [{"row": 5, "column": "A (card_number)", "value": "M2",
-                       "reason": "card number already appears in row 3"}]
+    assert errors == [
+        {
+            "row": 5,
+            "column": "A (card_number)",
+            "value": "M2",
+            "reason": "card number already appears in row 3",
+        }
+    ]
 
 
 def test_every_bad_row_is_reported_not_only_the_first(app):
@@ -125,7 +142,10 @@ def test_every_bad_row_is_reported_not_only_the_first(app):
     )
     errors = _errors(data)
     assert [(e["row"], e["column"]) for e in errors] == [
-        (2, "B (name)"), (3, "C (phone)"), (4, "D (sex)"), (5, "E (consent_call)"),
+        (2, "B (name)"),
+        (3, "C (phone)"),
+        (4, "D (sex)"),
+        (5, "E (consent_call)"),
     ]
 
 
@@ -133,7 +153,9 @@ def test_wrong_encoding_is_refused_with_a_reason(app):
     errors = _errors("card_number,name,phone\nM1,Zoë,13800138000\n".encode("utf-16"))
     assert "UTF-16" in errors[0]["reason"]
     errors = _errors(b"card_number,name,phone\nM1,\xff\xfe\xff,13800138000\n")
-    assert errors == [{"row": 2, "column": "", "reason": "the file is neither UTF-8 nor GB18030 text"}]
+    assert errors == [
+        {"row": 2, "column": "", "reason": "the file is neither UTF-8 nor GB18030 text"}
+    ]
 
 
 def test_empty_file_is_refused(app):
@@ -163,9 +185,15 @@ def test_importing_the_same_file_twice_changes_nothing(app):
     ).all()
     phones_before = db.session.execute(select(PatientPhone.id, PatientPhone.number)).all()
     job = run_import(GOOD)
-    assert job.summary == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3,
-                           "observations_created": 0, "observations_updated": 0,
-                           "tags_added": 0}
+    assert job.summary == {
+        "rows": 3,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "observations_created": 0,
+        "observations_updated": 0,
+        "tags_added": 0,
+    }
     db.session.expire_all()
     after = db.session.execute(
         select(Patient.id, Patient.updated_at, Patient.consent_call_at).order_by(Patient.id)

@@ -35,10 +35,13 @@ def bundle() -> dict:
                     "name": [{"family": "王", "given": ["小明"]}],
                     "gender": "male",
                     "birthDate": "1958-04-12",
-                    "telecom": [{"system": "email", "value": "x@example.org"},
-                                {"system": "phone", "value": "138 0013 8000"}],
-                    "communication": [{"language": {"coding": [{"code": "zh-CN"}]},
-                                       "preferred": True}],
+                    "telecom": [
+                        {"system": "email", "value": "x@example.org"},
+                        {"system": "phone", "value": "138 0013 8000"},
+                    ],
+                    "communication": [
+                        {"language": {"coding": [{"code": "zh-CN"}]}, "preferred": True}
+                    ],
                 },
             },
             {
@@ -94,8 +97,10 @@ def test_bundle_creates_patients_and_observations(app):
     wang = db.session.scalar(select(Patient).where(Patient.card_number == "F1001"))
     assert (wang.name, wang.sex, wang.language) == ("王小明", Sex.MALE, "zh")
     assert [p.number for p in wang.phones] == ["+8613800138000"]
-    bp = {o.code: o for o in db.session.scalars(
-        select(Observation).where(Observation.patient_id == wang.id))}
+    bp = {
+        o.code: o
+        for o in db.session.scalars(select(Observation).where(Observation.patient_id == wang.id))
+    }
     assert (bp["8480-6"].value, bp["8462-4"].value) == (152, 95)
     assert bp["8480-6"].unit == "mmHg" and bp["8480-6"].out_of_range
     assert bp["8480-6"].taken_at.isoformat() == "2026-03-01T01:30:00+00:00"
@@ -152,8 +157,14 @@ def test_errors_name_the_entry_and_the_path(app):
 def test_non_numeric_value_is_reported(app):
     data = bundle()
     data["entry"][3]["resource"]["valueQuantity"]["value"] = "high"
-    assert _errors(data) == [{"row": 4, "column": "Observation.valueQuantity.value",
-                              "reason": "not a number", "value": "high"}]
+    assert _errors(data) == [
+        {
+            "row": 4,
+            "column": "Observation.valueQuantity.value",
+            "reason": "not a number",
+            "value": "high",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,9 @@ def test_upload_is_queued_then_applied_by_the_worker(client, users, worker, redi
     assert response.json["status"] == "queued"
     assert db.session.scalar(select(func.count(Patient.id))) == 0
     worker()
-    status = client.get(f"/api/v1/imports/{response.json['id']}",
-                        headers=users.headers("supervisor")).json
+    status = client.get(
+        f"/api/v1/imports/{response.json['id']}", headers=users.headers("supervisor")
+    ).json
     assert status["status"] == "succeeded"
     assert status["summary"]["created"] == 2
     assert db.session.scalar(select(func.count(Patient.id))) == 2
@@ -56,11 +57,13 @@ def test_upload_is_queued_then_applied_by_the_worker(client, users, worker, redi
 def test_rejected_upload_reports_every_bad_row(client, users, worker):
     response = upload(client, users, CSV + "M3,坏,123\nM1,重复,13800138001\n")
     worker()
-    status = client.get(f"/api/v1/imports/{response.json['id']}",
-                        headers=users.headers("supervisor")).json
+    status = client.get(
+        f"/api/v1/imports/{response.json['id']}", headers=users.headers("supervisor")
+    ).json
     assert status["status"] == "rejected"
     assert [(e["row"], e["column"]) for e in status["errors"]] == [
-        (4, "C (phone)"), (5, "A (card_number)"),
+        (4, "C (phone)"),
+        (5, "A (card_number)"),
     ]
     assert db.session.scalar(select(func.count(Patient.id))) == 0
 
@@ -72,7 +75,9 @@ def test_upload_without_a_recognisable_format_says_so(client, users):
 
 
 def test_enqueueing_twice_queues_one_job(app, redis_conn):
-    job = imports.submit(db.session, None, "p.csv", CSV.encode(), imports.guess_format("p.csv", b""))
+    job = imports.submit(
+        db.session, None, "p.csv", CSV.encode(), imports.guess_format("p.csv", b"")
+    )
     db.session.commit()
     jobs = app.extensions["callcenter.jobs"]
     first = imports.enqueue(jobs, job.id)
@@ -109,8 +114,9 @@ def test_a_crash_mid_import_is_retried_and_completes(app, client, users, worker,
 
 
 def test_failed_import_is_visible_and_can_be_requeued(app, client, users, worker, monkeypatch):
-    monkeypatch.setattr(writer, "_write_tags", lambda *a, **k: (_ for _ in ()).throw(
-        RuntimeError("disk full")))
+    monkeypatch.setattr(
+        writer, "_write_tags", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full"))
+    )
     response = upload(client, users, CSV)
     jobs = app.extensions["callcenter.jobs"]
     jobs.queue("imports").empty()
@@ -130,7 +136,9 @@ def test_failed_import_is_visible_and_can_be_requeued(app, client, users, worker
 
 
 def test_running_a_finished_import_again_does_nothing(app):
-    job = imports.submit(db.session, None, "p.csv", CSV.encode(), imports.guess_format("p.csv", b""))
+    job = imports.submit(
+        db.session, None, "p.csv", CSV.encode(), imports.guess_format("p.csv", b"")
+    )
     db.session.commit()
     settings = imports.ImportSettings("CN", "Asia/Shanghai", "zh")
     first = imports.run(db.session, job.id, settings)

@@ -22,7 +22,9 @@ def test_there_is_exactly_one_head(app):
 @both_databases
 # SQLite cannot reflect the expression index on lower(name); the PostgreSQL run compares it.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index"
+)
 def test_models_and_migrations_agree(app):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -40,8 +42,9 @@ def test_sqlite_downgrades_to_empty_and_upgrades_again(app, db_kind):
     """Run on a fresh SQLite file, so the shared PostgreSQL test database is left alone."""
     from callcenter import create_app
 
-    fresh = create_app({"APP_ENV": "test", "DATABASE_URL": "sqlite://",
-                        "SECRET_KEY": "x", "TESTING": True})
+    fresh = create_app(
+        {"APP_ENV": "test", "DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "TESTING": True}
+    )
     with fresh.app_context():
         upgrade()
         assert "patients" in inspect(db.engine).get_table_names()

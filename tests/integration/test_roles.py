@@ -28,12 +28,20 @@ def world(app, users):
 FORBIDDEN = [
     ("GET", "/api/v1/patients", None, ["qa"]),
     ("GET", "/api/v1/patients/{pa}", None, ["qa"]),
-    ("POST", "/api/v1/patients", {"card_number": "X1", "name": "N", "phones": ["13800138009"]},
-     ["agent", "qa"]),
+    (
+        "POST",
+        "/api/v1/patients",
+        {"card_number": "X1", "name": "N", "phones": ["13800138009"]},
+        ["agent", "qa"],
+    ),
     ("PATCH", "/api/v1/patients/{pa}", {"name": "Changed"}, ["agent", "qa"]),
     ("GET", "/api/v1/patients/{pa}/observations", None, ["qa"]),
-    ("POST", "/api/v1/patients/{pa}/observations",
-     {"code": "8480-6", "value": 150, "taken_at": "2026-01-01T08:00:00+08:00"}, ["qa"]),
+    (
+        "POST",
+        "/api/v1/patients/{pa}/observations",
+        {"code": "8480-6", "value": 150, "taken_at": "2026-01-01T08:00:00+08:00"},
+        ["qa"],
+    ),
     ("POST", "/api/v1/patients/{pa}/tags", {"tag": "x"}, ["agent", "qa"]),
     ("GET", "/api/v1/tags", None, ["qa"]),
     ("POST", "/api/v1/tags", {"name": "new"}, ["agent", "qa"]),
@@ -42,8 +50,12 @@ FORBIDDEN = [
     ("GET", "/api/v1/tasks", None, ["qa"]),
     ("POST", "/api/v1/tasks", {"campaign_id": 1, "patient_id": 1}, ["agent", "qa"]),
     ("GET", "/api/v1/users", None, ["agent", "qa", "supervisor"]),
-    ("POST", "/api/v1/users", {"username": "u", "role": "agent", "password": "x" * 12},
-     ["agent", "qa", "supervisor"]),
+    (
+        "POST",
+        "/api/v1/users",
+        {"username": "u", "role": "agent", "password": "x" * 12},
+        ["agent", "qa", "supervisor"],
+    ),
     ("PATCH", "/api/v1/users/1", {"role": "admin"}, ["agent", "qa", "supervisor"]),
     ("GET", "/api/v1/imports/1", None, ["agent", "qa"]),
 ]
@@ -55,8 +67,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("method", "path", "body", "role"), CASES)
-def test_forbidden_api_access_is_refused_and_audited(client, users, world, method, path, body,
-                                                      role):
+def test_forbidden_api_access_is_refused_and_audited(
+    client, users, world, method, path, body, role
+):
     url = path.format(pa=world["pa"].id)
     response = client.open(url, method=method, json=body, headers=users.headers(role))
     assert response.status_code == 403, response.json
@@ -67,9 +80,10 @@ def test_forbidden_api_access_is_refused_and_audited(client, users, world, metho
     assert [(e.actor, e.details["path"]) for e in denied] == [(getattr(users, role).username, url)]
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/patients"),
-                                              ("POST", "/api/v1/patients"),
-                                              ("GET", "/api/v1/users")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/patients"), ("POST", "/api/v1/patients"), ("GET", "/api/v1/users")],
+)
 def test_api_without_credentials_is_401(client, app, method, path):
     response = client.open(path, method=method, json={})
     assert response.status_code == 401
@@ -113,8 +127,12 @@ def test_agent_sees_only_their_campaigns_and_tasks(client, users, world):
 
 def test_admin_and_supervisor_can_read_everything_they_should(client, users, world):
     for role in ("supervisor", "admin"):
-        assert client.get(f"/api/v1/patients/{world['pb'].id}",
-                          headers=users.headers(role)).status_code == 200
+        assert (
+            client.get(
+                f"/api/v1/patients/{world['pb'].id}", headers=users.headers(role)
+            ).status_code
+            == 200
+        )
     assert client.get("/api/v1/users", headers=users.headers("admin")).status_code == 200
 
 

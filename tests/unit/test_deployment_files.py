@@ -38,8 +38,16 @@ INTERPOLATION = re.compile(
 REQUIRED_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}$")
 URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@]+:(?P<password>[^@]*)@", re.IGNORECASE)
 GUNICORN = [
-    "gunicorn", "--worker-class", "gthread", "--workers", "2", "--threads", "8",
-    "--bind", "0.0.0.0:8000", "callcenter:create_app()",
+    "gunicorn",
+    "--worker-class",
+    "gthread",
+    "--workers",
+    "2",
+    "--threads",
+    "8",
+    "--bind",
+    "0.0.0.0:8000",
+    "callcenter:create_app()",
 ]
 
 
@@ -262,7 +270,9 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     ok = subprocess.run(
         [*base, "config", "--quiet"],
         env={**env, "SECRET_KEY": "x" * 64, "POSTGRES_PASSWORD": "p" * 24},
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     missing = subprocess.run(
@@ -327,7 +337,8 @@ def test_dockerfile_cmd_is_gunicorn_gthread_on_an_existing_factory():
 
 def test_dockerignore_keeps_local_state_and_tests_out():
     entries = {
-        line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
     for entry in (".venv", "instance", ".git", "test-artifacts", "tests", ".env"):

