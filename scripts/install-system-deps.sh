@@ -4,6 +4,8 @@ set -euo pipefail
 needed=()
 command -v ffmpeg >/dev/null || needed+=(ffmpeg)
 command -v espeak-ng >/dev/null || needed+=(espeak-ng)
+# Only to validate docker-compose.yml in the tests (`config` needs no Docker engine).
+command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || needed+=(docker-compose)
 [ ${#needed[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
   echo "note: please install ${needed[*]} (needed for recordings and prompts)" >&2

@@ -49,17 +49,6 @@ def get_or_create(
     return tag
 
 
-def tags_of(session: Session, patient_id: int) -> list[Tag]:
-    return list(
-        session.scalars(
-            select(Tag)
-            .join(PatientTag)
-            .where(PatientTag.patient_id == patient_id)
-            .order_by(Tag.name)
-        )
-    )
-
-
 def tag_patient(session: Session, user: User, patient_id: int, tag_name: str) -> Tag:
     patient = patients.get_visible(session, user, patient_id)
     tag = session.scalar(select(Tag).where(Tag.name == tag_name))

@@ -6,7 +6,7 @@ from flask import render_template, request
 from sqlalchemy import select
 
 from callcenter.extensions import db
-from callcenter.models import Observation, PatientTag
+from callcenter.models import Observation
 from callcenter.services import audit, patients
 from callcenter.services.masking import mask_phone
 from callcenter.web.pages import pages
@@ -37,13 +37,12 @@ def patient_detail(patient_id: int):
         .order_by(Observation.taken_at.desc())
         .limit(50)
     ).all()
-    tags = db.session.scalars(select(PatientTag).where(PatientTag.patient_id == patient.id)).all()
     return render_template(
         "patients/detail.html",
         patient=patient,
         age=patients.age(patient),
         observations=observations,
-        tags=[pt.tag for pt in tags],
+        tags=patient.tags,
         mask_phone=mask_phone,
     )
 
