@@ -29,6 +29,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(config["DATABASE_URL"])
 
     _configure_sqlite(app)
+    _configure_postgresql(app)
     extensions.db.init_app(app)
     extensions.migrate.init_app(
         app, extensions.db, directory=_migrations_dir(), render_as_batch=True, compare_type=True
@@ -56,6 +57,18 @@ def _migrations_dir() -> str:
     from callcenter.config import PROJECT_ROOT
 
     return str(PROJECT_ROOT / "migrations")
+
+
+def _configure_postgresql(app: Flask) -> None:
+    """Plan every query with its real parameters.
+
+    psycopg prepares a statement after a few runs, and PostgreSQL may then switch to a generic
+    plan; for ``lower(name) LIKE $1 || '%'`` a generic plan cannot use the prefix index and scans
+    the whole table (seen as search going from 10 ms to 45 ms after warm-up).
+    """
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

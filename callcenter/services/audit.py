@@ -70,21 +70,21 @@ def append(
     The entry becomes durable when the caller commits; if the caller rolls back, the entry
     and the head move disappear together, so the chain never points at a missing entry.
     """
-    # Lock first, read second: the UPDATE takes the row lock (PostgreSQL) or the database write
-    # lock (SQLite) before we read the head, so no other writer can chain onto the same entry.
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=AuditHead.last_seq))
+    # Lock and read in one statement: the UPDATE takes the row lock (PostgreSQL) or the database
+    # write lock (SQLite) before the head is read, so no other writer can chain onto the same
+    # entry. RETURNING gives the new seq and the still-unchanged previous hash.
     head = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_seq=AuditHead.last_seq + 1)
+        .returning(AuditHead.last_seq, AuditHead.last_hash)
     ).one_or_none()
     if head is None:
-        session.add(AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH))
-        session.flush()
-        last_seq, last_hash = 0, GENESIS_HASH
-    else:
-        last_seq, last_hash = head
+        raise RuntimeError("audit_head row is missing: run flask db upgrade")
+    seq, last_hash = head
 
     entry = AuditEntry(
-        seq=last_seq + 1,
+        seq=seq,
         at=utcnow(),
         actor_id=actor.id,
         actor=actor.name,
@@ -96,9 +96,7 @@ def append(
     )
     entry.hash = entry_hash(last_hash, entry)
     session.add(entry)
-    session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_seq=entry.seq, last_hash=entry.hash)
-    )
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
     return entry
 
 

@@ -86,7 +86,7 @@ def test_search_by_name_card_and_phone_with_pagination(client, users):
         return client.get("/api/v1/patients", query_string=params, headers=headers).json
 
     page = names(q="王", per_page=10, page=3)
-    assert page["meta"] == {"page": 3, "per_page": 10, "total": 25}
+    assert page["meta"] == {"page": 3, "per_page": 10, "total": 25, "total_capped": False}
     assert len(page["items"]) == 5
     assert [p["name"] for p in names(q="mary")["items"]] == ["Mary Smith"]
     assert [p["card_number"] for p in names(q="K007")["items"]] == ["K007"]
@@ -94,6 +94,35 @@ def test_search_by_name_card_and_phone_with_pagination(client, users):
     assert [p["card_number"] for p in names(q="138 0000 0012")["items"]] == ["K012"]
     assert names(q="nobody")["meta"]["total"] == 0
     assert names(q="100%_")["meta"]["total"] == 0  # LIKE wildcards are taken literally
+
+
+def test_broad_searches_count_up_to_a_cap(client, users, monkeypatch):
+    from callcenter.services import patients
+
+    monkeypatch.setattr(patients, "COUNT_CAP", 5)
+    for i in range(8):
+        factories.patient(f"李{i}", phone=f"+86139000{i:05d}")
+    headers = users.headers("supervisor")
+    meta = client.get("/api/v1/patients?q=李&per_page=2", headers=headers).json["meta"]
+    assert (meta["total"], meta["total_capped"]) == (5, True)
+    meta = client.get("/api/v1/patients?q=李&per_page=20", headers=headers).json["meta"]
+    assert (meta["total"], meta["total_capped"]) == (8, False)  # the page itself says
+    past_end = client.get("/api/v1/patients?q=李&per_page=5&page=3", headers=headers).json
+    assert past_end["items"] == [] and past_end["meta"]["total_capped"] is True
+
+
+def test_plain_list_shows_newest_first_and_searches_by_name(client, users):
+    older = factories.patient("Zed Older", phone="+8613900000001")
+    newer = factories.patient("Amy Newer", phone="+8613900000002")
+    headers = users.headers("supervisor")
+    listed = client.get("/api/v1/patients", headers=headers).json["items"]
+    assert [p["id"] for p in listed] == [newer.id, older.id]
+
+
+def test_search_audit_masks_phone_numbers(client, users):
+    client.get("/api/v1/patients?q=13800138000", headers=users.headers("supervisor"))
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "patient.search"))
+    assert "13800138000" not in entry.details["q"] and entry.details["q"].endswith("8000")
 
 
 def test_reading_a_patient_is_audited(client, users):

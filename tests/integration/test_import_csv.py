@@ -206,11 +206,14 @@ def test_importing_the_same_file_twice_changes_nothing(app):
 @both_databases
 def test_a_changed_row_updates_only_that_patient(app):
     run_import(GOOD)
+    stamp = db.session.scalar(select(Patient.updated_at).where(Patient.card_number == "M1"))
     changed = GOOD.replace("13800138000", "13800138999").replace("Mary Smith", "Mary Jones")
     job = run_import(changed)
     assert (job.summary["created"], job.summary["updated"], job.summary["unchanged"]) == (0, 2, 1)
+    db.session.expire_all()
     p = db.session.scalar(select(Patient).where(Patient.card_number == "M1"))
     assert [ph.number for ph in p.phones] == ["+8613800138999"]
+    assert p.updated_at > stamp  # a phone-only change still marks the patient as changed
 
 
 def test_fields_the_file_leaves_out_are_kept(app):

@@ -176,31 +176,33 @@ def _upsert_patients(
         if changed or phones_differ:
             summary.updated += 1
             summary.changed_patient_ids.append(existing["id"])
-            if changed:
-                updates.append({"id": existing["id"], **changed, "updated_at": now})
+            updates.append({"id": existing["id"], **changed, "updated_at": now})
             if phones_differ:
                 phone_changes[existing["id"]] = record.phones
         else:
             summary.unchanged += 1
 
     ids = {card: row["id"] for card, row in current.items()}
+    if updates:  # bulk UPDATE by primary key; SQLAlchemy groups rows by their changed columns
+        session.execute(update(Patient), updates)
+    _replace_phones(session, phone_changes)
     if new_rows:
         new_ids = insert_rows(session, Patient.__table__, new_rows, with_ids=True)
         summary.created += len(new_ids)
         ids.update({row["card_number"]: i for row, i in zip(new_rows, new_ids, strict=True)})
-        for record in batch:
-            if record.card_number not in current:
-                phone_changes[ids[record.card_number]] = record.phones
-    if updates:  # bulk UPDATE by primary key; SQLAlchemy groups rows by their changed columns
-        session.execute(update(Patient), updates)
-    _replace_phones(session, phone_changes)
+        _insert_phones(
+            session, {ids[r.card_number]: r.phones for r in batch if r.card_number not in current}
+        )
     return ids
 
 
 def _replace_phones(session: Session, changes: dict[int, list[str]]) -> None:
-    if not changes:
-        return
-    session.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(list(changes))))
+    if changes:
+        session.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(list(changes))))
+        _insert_phones(session, changes)
+
+
+def _insert_phones(session: Session, numbers_by_patient: dict[int, list[str]]) -> None:
     rows = [
         {
             "patient_id": pid,
@@ -209,7 +211,7 @@ def _replace_phones(session: Session, changes: dict[int, list[str]]) -> None:
             "kind": "mobile",
             "position": position,
         }
-        for pid, numbers in changes.items()
+        for pid, numbers in numbers_by_patient.items()
         for position, number in enumerate(numbers)
     ]
     insert_rows(session, PatientPhone.__table__, rows)

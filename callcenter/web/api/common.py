@@ -12,7 +12,12 @@ PREFIX = "/api/v1"
 def page_body(page: Page) -> dict:
     return {
         "items": page.items,
-        "meta": {"page": page.page, "per_page": page.per_page, "total": page.total},
+        "meta": {
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "total_capped": page.total_capped,
+        },
     }
 
 

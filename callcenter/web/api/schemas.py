@@ -39,6 +39,9 @@ class PageMeta(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+    total_capped = fields.Boolean(
+        metadata={"description": "true when more than `total` matched (counting stopped)"}
+    )
 
 
 # --- patients ---------------------------------------------------------------------------
