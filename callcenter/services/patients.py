@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.models import Patient, PatientPhone, PatientTag, Tag, User, utcnow
+from callcenter.models.patient import name_key
 from callcenter.services import audit, authz, phones
 from callcenter.services.masking import mask_identifiers
 
@@ -60,19 +61,25 @@ def search(
 ) -> Page:
     """Find patients by name prefix, card number or phone; agents see only their campaigns'.
 
-    Results are ordered by name; the plain list (no query) shows the newest patients first,
-    which the primary key serves without sorting the whole table. One ledger entry records the
-    search itself (who looked for what, phone numbers masked), not one per row listed.
+    Results are ordered by lower-case name; the plain list (no query) shows the newest patients
+    first, which the primary key serves without sorting the whole table. One ledger entry
+    records the search itself (who looked for what, phone numbers masked), not one per row.
     """
     query = authz.visible_patients(user)
+    dialect = session.get_bind().dialect.name
     q = q.strip()
     if q:
-        query = query.where(or_(*_match_conditions(session, q)))
+        query = query.where(or_(*_match_conditions(session, q, dialect)))
     if tag:
+        # Resolve the tag first: a probe per candidate on the (patient_id, tag_id) key is
+        # cheaper than hashing every patient that carries a common tag.
+        tag_id = session.scalar(select(Tag.id).where(Tag.name == tag))
         query = query.where(
-            Patient.id.in_(select(PatientTag.patient_id).join(Tag).where(Tag.name == tag))
+            select(PatientTag.patient_id)
+            .where(PatientTag.patient_id == Patient.id, PatientTag.tag_id == tag_id)
+            .exists()
         )
-    order = (Patient.name, Patient.id) if q else (Patient.id.desc(),)
+    order = (name_key(dialect), Patient.id) if q else (Patient.id.desc(),)
     items = list(
         session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page))
     )
@@ -88,9 +95,9 @@ def search(
     return Page(items, total, page, per_page, capped)
 
 
-def _match_conditions(session: Session, q: str) -> list:
+def _match_conditions(session: Session, q: str, dialect: str) -> list:
     conditions = [
-        func.lower(Patient.name).startswith(q.lower(), autoescape=True),
+        name_key(dialect).startswith(q.lower(), autoescape=True),
         Patient.card_number == q,
     ]
     digits = phones.search_key(q)

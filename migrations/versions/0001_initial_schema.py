@@ -72,13 +72,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_patients')),
     sa.UniqueConstraint('card_number', name=op.f('uq_patients_card_number'))
     )
-    # Case-insensitive prefix search on names (pattern ops so LIKE 'x%' can use it on PostgreSQL).
-    op.create_index(
-        'ix_patients_name_lower',
-        'patients',
-        [sa.text('lower(name) text_pattern_ops') if op.get_bind().dialect.name == 'postgresql'
-         else sa.text('lower(name)')],
-    )
+    # Names: one index serves the case-insensitive prefix search and the ordering
+    # (see callcenter.models.patient.name_key).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('CREATE INDEX ix_patients_name_key ON patients ((lower(name) COLLATE "C"), id)')
+    else:
+        op.execute('CREATE INDEX ix_patients_name_key_sqlite ON patients (lower(name), id)')
     op.create_table('tags',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
