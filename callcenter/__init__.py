@@ -17,6 +17,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     """
     from callcenter import cli, extensions, models  # noqa: F401  (models registers mappers)
     from callcenter.jobs import JobQueue
+    from callcenter.telephony.commands import CommandBus
     from callcenter.web import register_web
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
@@ -38,8 +39,11 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     extensions.csrf.init_app(app)
     extensions.api.init_app(app)
 
-    app.extensions["callcenter.jobs"] = overrides.pop("jobs", None) or JobQueue.from_url(
-        app.config["REDIS_URL"]
+    jobs = overrides.pop("jobs", None) or JobQueue.from_url(app.config["REDIS_URL"])
+    app.extensions["callcenter.jobs"] = jobs
+    # Web and worker never talk ESL: they put commands on a Redis stream for the daemon.
+    app.extensions["callcenter.commands"] = overrides.pop("commands", None) or CommandBus(
+        jobs.connection
     )
     if overrides:
         raise TypeError(f"unknown overrides: {sorted(overrides)}")

@@ -52,6 +52,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Identifier system that holds the member card number in FHIR Patient resources; "
         "empty means the first identifier.",
     ),
+    Setting(
+        "ESL_NODES",
+        "fs1=esl://:ClueCon@127.0.0.1:8021",
+        "FreeSWITCH event sockets the telephony daemon connects to: `name=esl://:password@host:port`,"
+        " several separated by spaces.",
+    ),
+    Setting(
+        "IVR_SOCKET_ADDRESS",
+        "127.0.0.1:8084",
+        "host:port where FreeSWITCH reaches the IVR server (`&socket(...)`).",
+    ),
     Setting("SESSION_COOKIE_SECURE", "false", "`true` behind HTTPS: cookies only over TLS."),
     Setting("INSTANCE_DIR", "instance", "Folder for the SQLite file and generated local state."),
 )
@@ -125,6 +136,8 @@ def load_config() -> dict:
         "DEFAULT_TIMEZONE": timezone,
         "DEFAULT_LANGUAGE": language,
         "FHIR_CARD_SYSTEM": _env("FHIR_CARD_SYSTEM", ""),
+        "ESL_NODES": _env("ESL_NODES", "fs1=esl://:ClueCon@127.0.0.1:8021"),
+        "IVR_SOCKET_ADDRESS": _env("IVR_SOCKET_ADDRESS", "127.0.0.1:8084"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "false").lower() == "true",

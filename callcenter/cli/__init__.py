@@ -6,7 +6,16 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from callcenter.cli import audit, demo, patients, users, worker
+    from callcenter.cli import audit, demo, patients, telephony, users, worker
 
-    for group in (audit.group, demo.group, patients.group, users.group, worker.group):
+    groups = (
+        audit.group,
+        demo.group,
+        patients.group,
+        users.group,
+        worker.group,
+        telephony.group,
+        telephony.campaigns_group,
+    )
+    for group in groups:
         app.cli.add_command(group)

@@ -3,8 +3,10 @@
 from callcenter.models.audit import GENESIS_HASH, AuditEntry, AuditHead
 from callcenter.models.base import Base, utcnow
 from callcenter.models.call import (
+    ACTIVE_CALL_STATUSES,
     CallAttempt,
     CallDirection,
+    CallStatus,
     Recording,
     RecordingStatus,
     Speaker,
@@ -31,10 +33,13 @@ from callcenter.models.health import (
 from callcenter.models.imports import ImportFormat, ImportJob, ImportStatus
 from callcenter.models.patient import ConsentMethod, Patient, PatientPhone, Sex
 from callcenter.models.tag import PatientTag, Tag, TagSource
+from callcenter.models.telephony import AgentState, NumberFormat, Presence, Trunk, TrunkStatus
 from callcenter.models.user import ApiToken, Role, User
 
 __all__ = [
+    "ACTIVE_CALL_STATUSES",
     "GENESIS_HASH",
+    "AgentState",
     "Allergy",
     "ApiToken",
     "AuditEntry",
@@ -42,6 +47,7 @@ __all__ = [
     "Base",
     "CallAttempt",
     "CallDirection",
+    "CallStatus",
     "Campaign",
     "CampaignAgent",
     "CampaignKind",
@@ -57,11 +63,13 @@ __all__ = [
     "ImportJob",
     "ImportStatus",
     "Medication",
+    "NumberFormat",
     "Observation",
     "ObservationSource",
     "Patient",
     "PatientPhone",
     "PatientTag",
+    "Presence",
     "Recording",
     "RecordingStatus",
     "Role",
@@ -71,6 +79,8 @@ __all__ = [
     "TagSource",
     "TaskState",
     "TranscriptSegment",
+    "Trunk",
+    "TrunkStatus",
     "User",
     "utcnow",
 ]

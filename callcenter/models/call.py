@@ -20,12 +20,31 @@ class CallDirection(StrEnum):
     INBOUND = "inbound"
 
 
+class CallStatus(StrEnum):
+    QUEUED = "queued"  # decided, command not yet sent
+    DIALING = "dialing"
+    ANSWERED = "answered"
+    BRIDGED = "bridged"
+    ENDED = "ended"
+
+
+ACTIVE_CALL_STATUSES = (
+    CallStatus.QUEUED,
+    CallStatus.DIALING,
+    CallStatus.ANSWERED,
+    CallStatus.BRIDGED,
+)
+
+
 class CallAttempt(Base):
     """One dial; its id is the FreeSWITCH ``origination_uuid`` so a retried command never
     dials twice."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (Index("ix_call_attempts_started", "started_at"),)
+    __table_args__ = (
+        Index("ix_call_attempts_started", "started_at"),
+        Index("ix_call_attempts_status", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_call_id)
     task_id: Mapped[int | None] = mapped_column(
@@ -44,6 +63,12 @@ class CallAttempt(Base):
         enum_type(CallDirection), default=CallDirection.OUTBOUND
     )
     number: Mapped[str] = mapped_column(String(32))
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id", ondelete="SET NULL"))
+    node: Mapped[str] = mapped_column(String(64), default="fs1")
+    status: Mapped[CallStatus] = mapped_column(enum_type(CallStatus), default=CallStatus.QUEUED)
+    agent_leg_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    agent_answered_at: Mapped[datetime | None]
+    recording_path: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
     bridged_at: Mapped[datetime | None]

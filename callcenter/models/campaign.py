@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.models.base import Base, StrEnum, enum_type, json_type, utcnow
@@ -52,6 +52,11 @@ class Campaign(Base):
     )
     max_attempts: Mapped[int] = mapped_column(default=3)
     question_script: Mapped[list] = mapped_column(json_type(), default=list)
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id", ondelete="SET NULL"))
+    max_concurrent: Mapped[int] = mapped_column(default=10)
+    calls_per_second: Mapped[float] = mapped_column(Float, default=5.0)
+    wrap_up_seconds: Mapped[int] = mapped_column(default=30)
+    status_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -28,6 +28,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "transcripts.read": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
     "exports.run": STAFF,
     "profile.read": ALL_ROLES,
+    "trunks.manage": frozenset({Role.ADMIN}),
+    "trunks.read": STAFF,
+    "campaigns.control": STAFF,
+    "calls.read": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "calls.hangup": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "calls.place": frozenset({Role.AGENT}),
+    "presence.self": frozenset({Role.AGENT}),
+    "presence.read": STAFF,
 }
 
 

@@ -14,6 +14,7 @@ from callcenter.models import (
     FollowUpTask,
     Role,
     TaskState,
+    Trunk,
     User,
 )
 from callcenter.models.campaign import DEFAULT_RETRY_DELAYS, DEFAULT_WINDOWS
@@ -59,6 +60,12 @@ def _check_agents(session: Session, agent_ids: list[int]) -> list[int]:
     return ids
 
 
+def _check_trunk(session: Session, trunk_id: int | None) -> int | None:
+    if trunk_id is not None and session.get(Trunk, trunk_id) is None:
+        raise InvalidInput(f"trunk {trunk_id} does not exist", {"field": "trunk_id"})
+    return trunk_id
+
+
 def create(session: Session, user: User, data: dict) -> Campaign:
     if session.scalar(select(Campaign.id).where(Campaign.name == data["name"])):
         raise Conflict(f"campaign {data['name']!r} already exists", {"field": "name"})
@@ -70,6 +77,10 @@ def create(session: Session, user: User, data: dict) -> Campaign:
         retry_delays={**DEFAULT_RETRY_DELAYS, **(data.get("retry_delays") or {})},
         max_attempts=data.get("max_attempts", 3),
         question_script=data.get("question_script") or [],
+        trunk_id=_check_trunk(session, data.get("trunk_id")),
+        max_concurrent=data.get("max_concurrent", 10),
+        calls_per_second=data.get("calls_per_second", 5.0),
+        wrap_up_seconds=data.get("wrap_up_seconds", 30),
         created_by_id=user.id if user else None,
     )
     campaign.agents = [

@@ -4,6 +4,14 @@ from callcenter.web.api.campaigns import blp as campaigns_blp
 from callcenter.web.api.imports import blp as imports_blp
 from callcenter.web.api.patients import blp as patients_blp
 from callcenter.web.api.tags import blp as tags_blp
+from callcenter.web.api.telephony import blp as telephony_blp
 from callcenter.web.api.users import blp as users_blp
 
-API_BLUEPRINTS = (patients_blp, tags_blp, campaigns_blp, users_blp, imports_blp)
+API_BLUEPRINTS = (
+    patients_blp,
+    tags_blp,
+    campaigns_blp,
+    users_blp,
+    imports_blp,
+    telephony_blp,
+)

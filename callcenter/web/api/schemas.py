@@ -212,6 +212,10 @@ class CampaignIn(Schema):
     max_attempts = fields.Integer(load_default=3, validate=validate.Range(min=1, max=20))
     question_script = fields.List(fields.Nested(QuestionSchema), load_default=list)
     agent_ids = fields.List(fields.Integer(), load_default=list)
+    trunk_id = fields.Integer(allow_none=True, load_default=None)
+    max_concurrent = fields.Integer(load_default=10, validate=validate.Range(min=1, max=10_000))
+    calls_per_second = fields.Float(load_default=5.0, validate=validate.Range(min=0.1, max=1000))
+    wrap_up_seconds = fields.Integer(load_default=30, validate=validate.Range(min=0, max=3600))
 
 
 class CampaignOut(Schema):
@@ -225,6 +229,11 @@ class CampaignOut(Schema):
     max_attempts = fields.Integer()
     question_script = fields.List(fields.Nested(QuestionSchema))
     agent_ids = fields.Method("_agent_ids")
+    trunk_id = fields.Integer(allow_none=True)
+    max_concurrent = fields.Integer()
+    calls_per_second = fields.Float()
+    wrap_up_seconds = fields.Integer()
+    status_reason = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
     def _agent_ids(self, campaign) -> list[int]:

@@ -1,0 +1,318 @@
+"""Switch events -> domain: call attempts, tasks, agents, recordings; and what to do next.
+
+Every handler is idempotent: FreeSWITCH may report the end of a call twice (BACKGROUND_JOB
+-ERR and CHANNEL_HANGUP_COMPLETE), and after a reconnect the daemon may replay what it learnt.
+Handlers run in one thread, in event order, and return the switch actions that follow.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callcenter.models import (
+    CallAttempt,
+    CallStatus,
+    Campaign,
+    FollowUpTask,
+    Presence,
+    Recording,
+    TaskState,
+    User,
+    utcnow,
+)
+from callcenter.services import presence, tasks
+from callcenter.telephony import policy
+from callcenter.telephony.actions import Action, Bridge, Hangup, Originate
+from callcenter.telephony.dialer import DialSettings, patient_originate
+from callcenter.telephony.notifier import CallNotifier
+from callcenter.telephony.wire import Event
+
+log = logging.getLogger(__name__)
+RECORDING_JOB = "worker.jobs.process_recording"
+
+
+@dataclass
+class Leg:
+    call: CallAttempt
+    is_agent_leg: bool
+
+
+class CallController:
+    def __init__(
+        self,
+        session: Callable[[], Session],
+        notifier: CallNotifier,
+        settings: DialSettings,
+        jobs=None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.session = session
+        self.notifier = notifier
+        self.settings = settings
+        self.jobs = jobs
+        self.clock = clock
+        self._after_commit: list[Callable[[], None]] = []
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def handle(self, node: str, event: Event) -> list[Action]:
+        handler = getattr(self, f"on_{event.name.lower()}", None)
+        if handler is None:
+            return []
+        return self._transaction(lambda: handler(node, event), f"{event.name} {event.uuid}")
+
+    def leg_failed(self, uuid: str, cause: str) -> list[Action]:
+        """The switch never took the originate for this leg (link down, -ERR reply)."""
+
+        def fail():
+            leg = self._leg(uuid)
+            if leg is None:
+                return []
+            if leg.is_agent_leg:
+                return self._agent_leg_failed(leg.call, cause)
+            return self.finish(leg.call, cause)
+
+        return self._transaction(fail, f"originate {uuid}")
+
+    def _transaction(self, work: Callable[[], list[Action] | None], what: str) -> list[Action]:
+        session = self.session()
+        self._after_commit = []
+        try:
+            actions = work() or []
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("handling %s failed", what)
+            return []
+        for step in self._after_commit:  # e.g. enqueue a job for a row that now exists
+            step()
+        return actions
+
+    def _leg(self, uuid: str | None) -> Leg | None:
+        if not uuid:
+            return None
+        session = self.session()
+        call = session.get(CallAttempt, uuid)
+        if call is not None:
+            return Leg(call, False)
+        call = session.scalar(select(CallAttempt).where(CallAttempt.agent_leg_id == uuid))
+        return Leg(call, True) if call is not None else None
+
+    # --- events --------------------------------------------------------------------------
+
+    def on_channel_answer(self, node: str, event: Event) -> list[Action]:
+        leg = self._leg(event.uuid)
+        if leg is None or leg.call.status is CallStatus.ENDED:
+            return []
+        call, now = leg.call, self.clock()
+        if leg.is_agent_leg:
+            call.agent_answered_at = call.agent_answered_at or now
+            if call.answered_at is not None:
+                return [Bridge(call.node, call.id, call.agent_leg_id)]
+            if call.status is CallStatus.QUEUED:  # click-to-call: the agent is on, dial out
+                call.status = CallStatus.DIALING
+                return [patient_originate(self.session(), call, self.settings)]
+            return []
+        if call.answered_at is None:
+            call.answered_at = now
+            call.status = CallStatus.ANSWERED
+            task = self._task(call)
+            if task is not None and task.state is TaskState.DIALING:
+                tasks.transition(task, TaskState.IN_CALL)
+            self._notify("call.answered", call)
+        return []
+
+    def on_background_job(self, node: str, event: Event) -> list[Action]:
+        leg = self._leg(event.get("Job-UUID"))
+        if leg is None:
+            return []
+        body = event.body.strip()
+        if body.startswith("-ERR"):
+            cause = body.removeprefix("-ERR").strip() or "UNKNOWN"
+            if leg.is_agent_leg:
+                return self._agent_leg_failed(leg.call, cause)
+            return self.finish(leg.call, cause)
+        call = leg.call
+        if leg.is_agent_leg or call.status is CallStatus.ENDED:
+            return []
+        # The patient's leg is up and its originate is complete: now it can be bridged.
+        if call.agent_leg_id and call.agent_answered_at is not None:
+            return [Bridge(call.node, call.id, call.agent_leg_id)]
+        if call.agent_id and call.agent_leg_id is None and call.answered_at is not None:
+            return [self._agent_originate(call)]
+        return []
+
+    def on_channel_bridge(self, node: str, event: Event) -> list[Action]:
+        leg = self._leg(event.uuid) or self._leg(event.get("Other-Leg-Unique-ID"))
+        if leg is None or leg.call.status is CallStatus.ENDED:
+            return []
+        call = leg.call
+        if call.status is not CallStatus.BRIDGED:
+            call.status = CallStatus.BRIDGED
+            call.bridged_at = self.clock()
+            if call.agent_id:
+                state = presence.state_of(self.session(), call.agent_id)
+                presence.set_state(state, Presence.IN_CALL, call_id=call.id)
+            # The screen pop: the agent's browser opens this patient's record.
+            self._notify("call.bridged", call, screen_pop=True)
+        return []
+
+    def on_channel_hangup_complete(self, node: str, event: Event) -> list[Action]:
+        leg = self._leg(event.uuid)
+        if leg is None:
+            return []
+        cause = event.get("Hangup-Cause") or "NORMAL_CLEARING"
+        billsec = _int(event.variable("billsec"))
+        if leg.is_agent_leg:
+            if leg.call.status is not CallStatus.ENDED and leg.call.answered_at is not None:
+                return [Hangup(leg.call.node, leg.call.id)]  # the agent hung up: end the call
+            return self._agent_leg_failed(leg.call, cause)
+        return self.finish(leg.call, cause, billsec)
+
+    def on_record_stop(self, node: str, event: Event) -> list[Action]:
+        leg = self._leg(event.uuid)
+        path = event.get("Record-File-Path")
+        if leg is None or not path:
+            return []
+        session = self.session()
+        exists = session.scalar(
+            select(Recording.id).where(
+                Recording.call_attempt_id == leg.call.id, Recording.source_path == path
+            )
+        )
+        if exists is None:
+            recording = Recording(call_attempt_id=leg.call.id, source_path=path)
+            session.add(recording)
+            session.flush()
+            leg.call.recording_path = path
+            if self.jobs is not None:
+                recording_id = recording.id
+                self._after_commit.append(
+                    lambda: self.jobs.enqueue(
+                        RECORDING_JOB,
+                        recording_id,
+                        queue="recordings",
+                        job_id=f"recording-{recording_id}",
+                    )
+                )
+            self._notify("call.recorded", leg.call, recording_id=recording.id)
+        return []
+
+    def on_dtmf(self, node: str, event: Event) -> list[Action]:
+        leg = self._leg(event.uuid)
+        if leg is not None:
+            self._notify("call.dtmf", leg.call, digit=event.get("DTMF-Digit"))
+        return []
+
+    # --- endings -------------------------------------------------------------------------
+
+    def finish(self, call: CallAttempt, cause: str, billsec: int | None = None) -> list[Action]:
+        """End a call once; decide the task's next state and free the agent."""
+        if call.status is CallStatus.ENDED:
+            return []
+        now = self.clock()
+        was_bridged = call.bridged_at is not None
+        call.status = CallStatus.ENDED
+        call.ended_at = now
+        call.hangup_cause = cause
+        call.billsec = billsec if billsec is not None else 0
+        actions: list[Action] = []
+        if call.agent_leg_id and call.agent_answered_at is not None and not was_bridged:
+            actions.append(Hangup(call.node, call.agent_leg_id))
+        self._finish_task(call, cause, now)
+        self._free_agent(call, was_bridged, now)
+        self._notify("call.ended", call, cause=cause, billsec=call.billsec)
+        return actions
+
+    def _finish_task(self, call: CallAttempt, cause: str, now: datetime) -> None:
+        task = self._task(call)
+        if task is None or task.state in tasks.FINAL_STATES:
+            return
+        task.last_hangup_cause = cause
+        if call.answered_at is not None:
+            if tasks.can_transition(task.state, TaskState.COMPLETED):
+                tasks.transition(task, TaskState.COMPLETED)
+            return
+        campaign = self.session().get(Campaign, task.campaign_id)
+        decision = policy.retry_decision(campaign, task.attempts, cause, now)
+        if decision.retry:
+            tasks.transition(
+                task, TaskState.RETRY_SCHEDULED, reason=decision.reason, due_at=decision.due_at
+            )
+        else:
+            tasks.transition(task, TaskState.FAILED, reason=decision.reason)
+
+    def _free_agent(self, call: CallAttempt, was_bridged: bool, now: datetime) -> None:
+        if not call.agent_id:
+            return
+        state = presence.state_of(self.session(), call.agent_id)
+        if state.call_id not in (None, call.id):
+            return  # the agent has moved on to another call
+        if was_bridged:
+            campaign = self.session().get(Campaign, call.campaign_id) if call.campaign_id else None
+            presence.wrap_up(state, campaign.wrap_up_seconds if campaign else 30, now)
+        elif state.state in (Presence.RESERVED, Presence.IN_CALL):
+            presence.set_state(state, Presence.READY)
+
+    def _agent_leg_failed(self, call: CallAttempt, cause: str) -> list[Action]:
+        """The agent's phone did not answer: release the patient politely, pause the agent."""
+        if call.status is CallStatus.ENDED:
+            return []
+        actions = []
+        if call.answered_at is not None:
+            actions.append(Hangup(call.node, call.id))
+        elif call.status is CallStatus.QUEUED:  # click-to-call never reached the patient
+            actions += self.finish(call, f"AGENT_{cause}")
+        if call.agent_id:
+            state = presence.state_of(self.session(), call.agent_id)
+            presence.set_state(state, Presence.PAUSED, f"missed a call ({cause})")
+        return actions
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _task(self, call: CallAttempt) -> FollowUpTask | None:
+        return self.session().get(FollowUpTask, call.task_id) if call.task_id else None
+
+    def _agent_originate(self, call: CallAttempt) -> Originate:
+        agent = self.session().get(User, call.agent_id)
+        call.agent_leg_id = call.agent_leg_id or str(uuid.uuid4())
+        return Originate(
+            call.node,
+            call.agent_leg_id,
+            f"user/{agent.sip_extension}",
+            variables={
+                "origination_caller_id_number": call.number,
+                "callcenter_call_id": call.id,
+                "callcenter_leg": "agent",
+            },
+        )
+
+    def _notify(self, kind: str, call: CallAttempt, **fields) -> None:
+        campaign_kind = None
+        if call.campaign_id:
+            campaign = self.session().get(Campaign, call.campaign_id)
+            campaign_kind = str(campaign.kind) if campaign else None
+        self.notifier.publish(
+            kind,
+            agent_id=call.agent_id,
+            call_id=call.id,
+            patient_id=call.patient_id,
+            task_id=call.task_id,
+            campaign_id=call.campaign_id,
+            campaign_kind=campaign_kind,
+            **fields,
+        )
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None

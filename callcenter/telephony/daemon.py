@@ -1,0 +1,227 @@
+"""The telephony daemon: ESL links, the dialer loop, the command stream, events -> domain.
+
+Database work (dialer, controller) runs on one worker thread, in order, so the asyncio loop
+keeps reading the sockets while a transaction commits. State lives in the database: the daemon
+can be killed at any moment and started again; on (re)connect it reconciles its calls with
+``show channels as json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from callcenter.extensions import db
+from callcenter.models import (
+    ACTIVE_CALL_STATUSES,
+    CallAttempt,
+    Campaign,
+    CampaignStatus,
+    Trunk,
+    TrunkStatus,
+)
+from callcenter.telephony.actions import Action, Bridge, Hangup, Originate, originate_command
+from callcenter.telephony.commands import CommandBus
+from callcenter.telephony.controller import CallController
+from callcenter.telephony.dialer import Dialer, DialSettings
+from callcenter.telephony.esl import EslClient, EslConfig, EslError, EslPool
+from callcenter.telephony.notifier import CallNotifier
+from callcenter.telephony.wire import Event
+
+log = logging.getLogger(__name__)
+TRUNK_DOWN_PREFIX = "FreeSWITCH node "
+
+
+def parse_nodes(text: str) -> list[EslConfig]:
+    """``ESL_NODES``: ``name=esl://:password@host:port`` entries separated by spaces or commas."""
+    configs = []
+    for item in text.replace(",", " ").split():
+        name, _, url = item.rpartition("=") if "=" in item.split("://")[0] else ("fs1", "", item)
+        parts = urlsplit(url)
+        configs.append(
+            EslConfig(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 8021,
+                password=unquote(parts.password or "ClueCon"),
+                name=name or "fs1",
+            )
+        )
+    return configs
+
+
+class TelephonyDaemon:
+    def __init__(
+        self, app: Flask, configs: list[EslConfig], *, tick: float = 0.2, consumer: str = "daemon-1"
+    ):
+        self.app = app
+        self.tick = tick
+        self.consumer = consumer
+        jobs = app.extensions["callcenter.jobs"]
+        settings = DialSettings.from_config(app.config)
+        self.notifier = CallNotifier(jobs.connection)
+        self.bus = CommandBus(jobs.connection)
+        self.controller = CallController(lambda: db.session, self.notifier, settings, jobs)
+        self.dialer = Dialer(lambda: db.session, settings)
+        self.pool = EslPool(
+            EslClient(c, on_event=self._event_handler(c.name), on_connect=self._reconcile)
+            for c in configs
+        )
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-db")
+        self._stopping = asyncio.Event()
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.pool.start()
+        await self._in_db(self.bus.ensure_group)
+        loops = [asyncio.create_task(self._dial_loop()), asyncio.create_task(self._command_loop())]
+        await self._stopping.wait()
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        await self.pool.stop()
+        self._db.shutdown(wait=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _in_db(self, func, *args):
+        """Run ``func`` on the database thread inside an app context."""
+
+        def call():
+            with self.app.app_context():
+                try:
+                    return func(*args)
+                finally:
+                    db.session.remove()
+
+        return await asyncio.get_running_loop().run_in_executor(self._db, call)
+
+    async def _dial_loop(self) -> None:
+        while True:
+            try:
+                await self._mark_trunks()
+                for action in await self._in_db(self.dialer.plan):
+                    await self.execute(action)
+            except Exception:
+                log.exception("dialer pass failed")
+            await asyncio.sleep(self.tick)
+
+    async def _command_loop(self) -> None:
+        while True:
+            try:
+                commands = await asyncio.to_thread(self.bus.read, self.consumer, 1000)
+                for entry_id, action in commands:
+                    await self.execute(action)
+                    self.bus.ack(entry_id)
+            except Exception:
+                log.exception("command stream failed")
+                await asyncio.sleep(1)
+
+    # --- switch side ---------------------------------------------------------------------
+
+    async def execute(self, action: Action) -> None:
+        client = self.pool[action.node]
+        try:
+            if isinstance(action, Originate):
+                await client.bgapi(originate_command(action), job_uuid=action.uuid)
+            elif isinstance(action, Bridge):
+                await client.api(f"uuid_bridge {action.uuid} {action.other_uuid}")
+            elif isinstance(action, Hangup):
+                await client.api(f"uuid_kill {action.uuid} {action.cause}")
+        except (EslError, TimeoutError) as exc:
+            log.warning("%s on %s failed: %r", type(action).__name__, action.node, exc)
+            if isinstance(action, Originate):
+                # The switch never took the call: end it now so the task is retried.
+                follow_up = await self._in_db(
+                    self.controller.leg_failed, action.uuid, "SWITCH_UNAVAILABLE"
+                )
+                for next_action in follow_up:
+                    await self.execute(next_action)
+
+    def _event_handler(self, node: str):
+        async def on_event(event: Event) -> None:
+            if event.name == "HEARTBEAT":
+                return
+            actions = await self._in_db(self.controller.handle, node, event)
+            for action in actions:
+                await self.execute(action)
+
+        return on_event
+
+    async def _reconcile(self, client: EslClient) -> None:
+        """After (re)connect: calls we think are up but the switch no longer has have ended."""
+        try:
+            raw = await client.api("show channels as json")
+            rows = json.loads(raw or "{}").get("rows") or []
+        except (EslError, ValueError):
+            log.exception("could not list channels on %s", client.config.name)
+            return
+        live = {row.get("uuid") for row in rows}
+        actions = await self._in_db(self._end_lost_calls, client.config.name, live)
+        for action in actions:
+            await self.execute(action)
+
+    def _end_lost_calls(self, node: str, live: set[str]) -> list[Action]:
+        actions: list[Action] = []
+        calls = db.session.scalars(
+            select(CallAttempt).where(
+                CallAttempt.node == node, CallAttempt.status.in_(ACTIVE_CALL_STATUSES)
+            )
+        ).all()
+        for call in calls:
+            if call.id not in live and call.agent_leg_id not in live:
+                log.info("call %s ended while the link was down", call.id)
+                actions += self.controller.finish(call, "LOST_WHILE_DISCONNECTED")
+        db.session.commit()
+        return actions
+
+    async def _mark_trunks(self) -> None:
+        states = {client.config.name: client.connected for client in self.pool}
+        await self._in_db(self._apply_trunk_states, states)
+
+    def _apply_trunk_states(self, states: dict[str, bool]) -> None:
+        for node, up in states.items():
+            reason = f"{TRUNK_DOWN_PREFIX}{node} is unreachable"
+            if up:
+                db.session.execute(
+                    update(Trunk)
+                    .where(
+                        Trunk.node == node,
+                        Trunk.status == TrunkStatus.DOWN,
+                        Trunk.status_reason == reason,
+                    )
+                    .values(status=TrunkStatus.UP, status_reason=None)
+                )
+                # Campaigns the outage paused carry on by themselves.
+                db.session.execute(
+                    update(Campaign)
+                    .where(
+                        Campaign.status == CampaignStatus.PAUSED,
+                        Campaign.status_reason.like(f"trunk % is down: {reason}"),
+                    )
+                    .values(status=CampaignStatus.RUNNING, status_reason=None)
+                )
+            else:
+                db.session.execute(
+                    update(Trunk)
+                    .where(Trunk.node == node, Trunk.status == TrunkStatus.UP)
+                    .values(status=TrunkStatus.DOWN, status_reason=reason)
+                )
+        db.session.commit()
+
+
+async def run_daemon(app: Flask, nodes: str) -> None:
+    import signal
+
+    daemon = TelephonyDaemon(app, parse_nodes(nodes))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, daemon.stop)
+    await daemon.run()

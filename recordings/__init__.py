@@ -1,0 +1,1 @@
+"""Recording storage and audio handling; imports neither Flask nor callcenter."""
