@@ -38,6 +38,7 @@ from callcenter.models import (
     Sex,
     TagSource,
     TaskState,
+    Trunk,
     User,
     utcnow,
 )
@@ -333,16 +334,21 @@ def _add_campaigns(
     session: Session, people: list[Person], tagged: dict[str, set[int]], users: dict[str, User]
 ) -> tuple[list[Campaign], int]:
     creator, due = users["supervisor"].id, utcnow()
+    # The single-machine demo dials through the simulator, which answers loopback/ numbers.
+    trunk = Trunk(name="simulator", dial_string="loopback/{number}", caller_id_number="02150000000",
+                  caller_id_name="Demo clinic", max_concurrent=10, calls_per_second=5)
+    session.add(trunk)
+    session.flush()
     bp = Campaign(
         name=BP_CAMPAIGN, kind=CampaignKind.AGENT, question_script=BP_SCRIPT,
         description="每季度电话了解血压控制情况 / A quarterly call about blood pressure",
         agents=[CampaignAgent(user_id=users[name].id) for name in ("agent", "agent2")],
-        created_by_id=creator,
+        created_by_id=creator, trunk_id=trunk.id,
     )  # fmt: skip
     exam = Campaign(
         name=EXAM_CAMPAIGN, kind=CampaignKind.IVR, question_script=EXAM_SCRIPT,
         description="自动语音提醒年度体检复查 / An automated check-up reminder",
-        created_by_id=creator,
+        created_by_id=creator, trunk_id=trunk.id,
     )  # fmt: skip
     session.add_all((bp, exam))
     session.flush()
