@@ -13,8 +13,9 @@ from callcenter.models import FollowUpTask, TaskState, utcnow
 
 S = TaskState
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
-    S.PENDING: frozenset({S.SCHEDULED, S.DIALING, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.DIALING, S.PENDING, S.CANCELLED}),
+    # A task can fail before any dial: the trunk cannot reach the number, attempts used up.
+    S.PENDING: frozenset({S.SCHEDULED, S.DIALING, S.CANCELLED, S.FAILED}),
+    S.SCHEDULED: frozenset({S.DIALING, S.PENDING, S.CANCELLED, S.FAILED}),
     S.DIALING: frozenset({S.IN_CALL, S.RETRY_SCHEDULED, S.FAILED, S.COMPLETED, S.CANCELLED}),
     S.IN_CALL: frozenset({S.COMPLETED, S.RETRY_SCHEDULED, S.FAILED}),
     S.RETRY_SCHEDULED: frozenset({S.DIALING, S.SCHEDULED, S.FAILED, S.CANCELLED}),

@@ -160,8 +160,14 @@ class CallController:
             if call.agent_id:
                 state = presence.state_of(self.session(), call.agent_id)
                 presence.set_state(state, Presence.IN_CALL, call_id=call.id)
-            # The screen pop: the agent's browser opens this patient's record.
-            self._notify("call.bridged", call, screen_pop=True)
+            # The screen pop: the agent's browser opens this patient's record. The switch's own
+            # event time (microseconds) lets anyone measure the latency of this path.
+            self._notify(
+                "call.bridged",
+                call,
+                screen_pop=True,
+                switch_at_us=_int(event.get("Event-Date-Timestamp")),
+            )
         return []
 
     def on_channel_hangup_complete(self, node: str, event: Event) -> list[Action]:

@@ -1,8 +1,10 @@
-"""Static checks of the Dockerfile and docker-compose.yml (no Docker engine needed).
+"""Static checks of the Dockerfile, docker-compose.yml and deploy/freeswitch (no Docker engine).
 
 The compose file is read with PyYAML (anchors and ``<<`` merges resolved the way Compose resolves
 them); the Dockerfile is read instruction by instruction. ``docker compose config`` is run as well
 when the compose plugin is installed: it validates against Compose's own schema and needs no engine.
+The FreeSWITCH overlay's XML files are parsed with ElementTree; FreeSWITCH's pre-processor lines
+(``<X-PRE-PROCESS .../>``) are ordinary elements to it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
+import xml.etree.ElementTree as ET
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -24,11 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+FREESWITCH_DIR = ROOT / "deploy" / "freeswitch"
+FREESWITCH_CONF = PurePosixPath("/etc/freeswitch")
 
-SERVICES = {"postgres", "redis", "migrate", "web", "worker"}
+SERVICES = {"postgres", "redis", "migrate", "web", "worker", "freeswitch", "telephony"}
 APP_SERVICES = ("migrate", "web", "worker")
-# Variables the compose file may read besides the product's own settings.
-DEPLOYMENT_VARIABLES = {"POSTGRES_PASSWORD"}
+# Variables the compose file may read besides the product's own settings: the database password
+# and the FreeSWITCH secrets (event socket, the agents' SIP accounts).
+DEPLOYMENT_VARIABLES = {"POSTGRES_PASSWORD", "ESL_PASSWORD", "AGENT_SIP_PASSWORD"}
+# The variables `docker compose` refuses to start without.
+REQUIRED_SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "ESL_PASSWORD", "AGENT_SIP_PASSWORD")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|(^|_)KEY$")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+alt}, $NAME;
 # a doubled $$ is a literal dollar sign.
@@ -37,6 +45,16 @@ INTERPOLATION = re.compile(
 )
 REQUIRED_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}$")
 URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@]+:(?P<password>[^@]*)@", re.IGNORECASE)
+# ESL_NODES entries: name=esl://:password@host:port (the user part is empty).
+ESL_NODE = re.compile(
+    r"^(?P<name>[\w-]+)=esl://:(?P<password>[^@]*)@(?P<host>[\w.-]+):(?P<port>\d+)$"
+)
+# A FreeSWITCH pre-processor variable reference, the only acceptable password value in deploy/.
+PREPROCESSOR_VARIABLE = re.compile(r"^\$\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+# Any attribute value of an XML param whose name ends in "password" (password, vm-password, ...).
+PASSWORD_VALUE = re.compile(r'password"\s+value="(?P<value>[^"]*)"', re.IGNORECASE)
+# A pre-processor "set" of a password variable to a literal (env-set is the way in).
+PASSWORD_SET = re.compile(r'cmd="set"\s+data="[^"=]*password[^"=]*=', re.IGNORECASE)
 GUNICORN = [
     "gunicorn",
     "--worker-class",
@@ -115,7 +133,7 @@ def _assert_app_spec_exists(spec: str) -> None:
 # --- docker-compose.yml ---------------------------------------------------------------------
 
 
-def test_compose_defines_the_five_services_and_named_volumes():
+def test_compose_defines_the_seven_services_and_named_volumes():
     compose = _compose()
     assert set(compose["services"]) == SERVICES
     assert {"postgres-data", "redis-data", "recordings"} <= set(compose.get("volumes") or {})
@@ -152,7 +170,7 @@ def test_every_interpolated_variable_is_a_setting_or_the_database_password():
     for text in _strings(_compose()):  # comments are not interpolated, so parse first
         for match in INTERPOLATION.finditer(text):
             used.add(match["braced"] or match["bare"])
-    assert {"SECRET_KEY", "POSTGRES_PASSWORD"} <= used
+    assert {"SECRET_KEY", "POSTGRES_PASSWORD", "ESL_PASSWORD", "AGENT_SIP_PASSWORD"} <= used
     assert used <= allowed, f"undocumented variables: {sorted(used - allowed)}"
 
 
@@ -238,6 +256,15 @@ def test_recordings_volume_is_shared_by_web_and_worker():
         assert "recordings:/data/recordings" in services[name]["volumes"]
 
 
+def test_freeswitch_telephony_and_worker_mount_recordings_where_recordings_dir_points():
+    """FreeSWITCH writes to the path the daemon puts in the originate: the same path everywhere."""
+    services = _services()
+    recordings_dir = services["telephony"]["environment"]["RECORDINGS_DIR"]
+    assert recordings_dir == services["worker"]["environment"]["RECORDINGS_DIR"]
+    for name in ("freeswitch", "telephony", "worker"):
+        assert f"recordings:{recordings_dir}" in services[name]["volumes"], name
+
+
 def test_compose_file_says_where_telephony_and_secrets_come_from():
     comments = []
     for line in COMPOSE_FILE.read_text().splitlines():
@@ -268,12 +295,14 @@ def _compose_command() -> list[str] | None:
 )
 def test_docker_compose_config_accepts_the_file(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {s.name for s in SETTINGS}}
-    env.pop("POSTGRES_PASSWORD", None)
+    for name in REQUIRED_SECRETS:
+        env.pop(name, None)
+    secrets = {name: name.lower().replace("_", "") * 3 for name in REQUIRED_SECRETS}
     # An empty project directory: a developer's .env must not hide a missing variable.
     base = [*_compose_command(), "-f", str(COMPOSE_FILE), "--project-directory", str(tmp_path)]
     ok = subprocess.run(
         [*base, "config", "--quiet"],
-        env={**env, "SECRET_KEY": "x" * 64, "POSTGRES_PASSWORD": "p" * 24},
+        env={**env, **secrets},
         capture_output=True,
         text=True,
         check=False,
@@ -283,7 +312,276 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
         [*base, "config", "--quiet"], env=env, capture_output=True, text=True, check=False
     )
     assert missing.returncode != 0
-    assert "SECRET_KEY" in missing.stderr or "POSTGRES_PASSWORD" in missing.stderr
+    assert any(name in missing.stderr for name in REQUIRED_SECRETS), missing.stderr
+    # Each secret on its own is required: leaving out any one of them is refused.
+    for name in REQUIRED_SECRETS:
+        partial = {k: v for k, v in secrets.items() if k != name}
+        result = subprocess.run(
+            [*base, "config", "--quiet"],
+            env={**env, **partial},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 0, f"compose starts without {name}"
+        assert name in result.stderr, result.stderr
+
+
+# --- FreeSWITCH and the telephony daemon ----------------------------------------------------
+
+
+def _freeswitch_mounts() -> list[tuple[Path, PurePosixPath, str]]:
+    """(repo path, container path, mode) for every bind mount of the freeswitch service."""
+    mounts = []
+    for volume in _services()["freeswitch"]["volumes"]:
+        source, target, *mode = volume.split(":")
+        if source.startswith((".", "/")):
+            mounts.append((ROOT / source, PurePosixPath(target), mode[0] if mode else "rw"))
+    return mounts
+
+
+def _freeswitch_files(pattern: str = "*") -> list[Path]:
+    return sorted(p for p in FREESWITCH_DIR.rglob(pattern) if p.is_file())
+
+
+def _overlay_xml_files() -> list[Path]:
+    return [p for p in _freeswitch_files() if p.name.endswith((".xml", ".xml.example"))]
+
+
+def _params(path: Path) -> dict[str, str]:
+    root = ET.parse(path).getroot()
+    return {p.get("name"): p.get("value") for p in root.iter("param")}
+
+
+def _env_sets(path: Path) -> dict[str, str]:
+    """Pre-processor variable -> environment variable, from env-set lines."""
+    sets = {}
+    for element in ET.parse(path).getroot().iter("X-PRE-PROCESS"):
+        if element.get("cmd") == "env-set":
+            name, _, value = element.get("data").partition("=")
+            assert value.startswith("$") and value[1:].isidentifier(), element.get("data")
+            sets[name] = value[1:]
+    return sets
+
+
+def test_freeswitch_service_image_ports_and_healthcheck():
+    freeswitch = _services()["freeswitch"]
+    image, _, tag = freeswitch["image"].partition(":")
+    assert image and tag.startswith("1.10."), "pin a FreeSWITCH 1.10 image tag"
+    ports = set(freeswitch["ports"])
+    for port in ("5060:5060/udp", "5060:5060/tcp", "5080:5080/udp", "16384-16484:16384-16484/udp"):
+        assert port in ports
+    assert not any("8021" in port for port in ports), "the event socket must not be published"
+    test = freeswitch["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL" and "fs_cli" in test[1] and "-x status" in test[1]
+    # The password is read from the container's environment ($$ = a literal $ for compose).
+    assert '-p "$$ESL_PASSWORD"' in test[1]
+
+
+def test_freeswitch_rtp_range_matches_the_published_ports():
+    settings = _params(FREESWITCH_DIR / "autoload_configs" / "switch.conf.xml")
+    published = next(
+        p for p in _services()["freeswitch"]["ports"] if p.endswith("/udp") and "-" in p
+    )
+    host_range = published.split(":")[0]
+    assert host_range == f"{settings['rtp-start-port']}-{settings['rtp-end-port']}"
+
+
+def test_freeswitch_secrets_come_from_required_variables():
+    env = _services()["freeswitch"]["environment"]
+    assert REQUIRED_VARIABLE.match(env["ESL_PASSWORD"])["name"] == "ESL_PASSWORD"
+    assert REQUIRED_VARIABLE.match(env["AGENT_SIP_PASSWORD"])["name"] == "AGENT_SIP_PASSWORD"
+
+
+def test_every_overlay_file_mounted_into_freeswitch_exists_and_is_read_only():
+    mounts = _freeswitch_mounts()
+    assert mounts
+    for source, target, mode in mounts:
+        assert source.exists(), f"{source} is mounted into freeswitch but missing"
+        assert FREESWITCH_DIR in source.resolve().parents, f"{source} is outside deploy/freeswitch"
+        assert mode == "ro", f"{source} must be mounted read-only"
+        relative = source.resolve().relative_to(FREESWITCH_DIR)
+        assert target == FREESWITCH_CONF / relative.as_posix(), (source, target)
+        assert source.is_dir() or source.suffix == ".xml", source
+
+
+def test_every_active_overlay_file_is_mounted():
+    """Each .xml file under deploy/freeswitch reaches the container: unmounted, it does nothing."""
+    mounted = [source.resolve() for source, _, _ in _freeswitch_mounts()]
+    for path in _freeswitch_files("*.xml"):
+        assert any(path == m or m in path.parents for m in mounted), f"{path} is not mounted"
+
+
+def test_every_freeswitch_xml_file_parses():
+    files = _overlay_xml_files()
+    assert len(files) >= 6
+    for path in files:
+        ET.parse(path)  # raises on malformed XML
+
+
+def test_freeswitch_preprocessor_lines_stand_alone():
+    """FreeSWITCH's pre-processor reads line by line: it handles a line holding X-PRE-PROCESS as
+    that one command (dropping the rest of the line, and the line itself when the name is not
+    right after a '<'), skips lines holding <include>, </include> or <?, and expands $${...} even
+    inside comments (where it would copy secrets into the expanded file)."""
+    for path in _overlay_xml_files():
+        in_comment = False
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            where = f"{path.relative_to(ROOT)}:{number}"
+            stripped = line.strip()
+            if "x-pre-process" in line.lower():
+                assert re.fullmatch(r'<X-PRE-PROCESS cmd="[\w-]+" data="[^"]*"/>', stripped), where
+            if any(tag in line for tag in ("<include>", "</include>", "<?")):
+                assert stripped in ("<include>", "</include>") or stripped.startswith("<?xml"), (
+                    where
+                )
+            if "<!--" in line:
+                in_comment = True
+            if in_comment:
+                assert "$${" not in line, f"{where}: pre-processor variable inside a comment"
+                assert "<!--#" not in line, where
+            if "-->" in line:
+                in_comment = False
+
+
+def test_event_socket_password_is_an_environment_variable_and_acl_is_defined():
+    path = FREESWITCH_DIR / "autoload_configs" / "event_socket.conf.xml"
+    params = _params(path)
+    assert params["listen-ip"] == "0.0.0.0"
+    assert params["listen-port"] == "8021"
+    password = params["password"]
+    assert PREPROCESSOR_VARIABLE.match(password), "the ESL password must be a $${...} variable"
+    assert _env_sets(path)[password[3:-1]] == "ESL_PASSWORD"
+    acl = params["apply-inbound-acl"]
+    lists = ET.parse(FREESWITCH_DIR / "autoload_configs" / "acl.conf.xml").getroot().iter("list")
+    (esl_list,) = [item for item in lists if item.get("name") == acl]
+    assert esl_list.get("default") == "deny"
+    cidrs = {node.get("cidr") for node in esl_list.iter("node") if node.get("type") == "allow"}
+    assert "127.0.0.0/8" in cidrs, "fs_cli (the healthcheck) connects over loopback"
+    assert "0.0.0.0/0" not in cidrs
+
+
+def test_acl_keeps_the_vanilla_lists_the_sip_profiles_use():
+    lists = ET.parse(FREESWITCH_DIR / "autoload_configs" / "acl.conf.xml").getroot().iter("list")
+    assert {"lan", "domains"} <= {item.get("name") for item in lists}
+
+
+def test_dialplan_hands_ivr_calls_to_the_socket_server_async_full():
+    path = FREESWITCH_DIR / "dialplan" / "default" / "00_callcenter.xml"
+    actions = [
+        a for a in ET.parse(path).getroot().iter("action") if a.get("application") == "socket"
+    ]
+    assert actions
+    for action in actions:
+        address, *flags = action.get("data").split()
+        assert address == "${ivr_socket}"
+        assert flags == ["async", "full"]
+    assert _env_sets(path)["ivr_socket"] == "IVR_SOCKET_ADDRESS"
+    services = _services()
+    ivr_address = services["telephony"]["environment"]["IVR_SOCKET_ADDRESS"]
+    assert services["freeswitch"]["environment"]["IVR_SOCKET_ADDRESS"] == ivr_address
+    assert ivr_address.split(":")[0] == "telephony"
+
+
+def test_agents_directory_defines_1001_to_1010_with_an_environment_password():
+    path = FREESWITCH_DIR / "directory" / "default" / "callcenter_agents.xml"
+    users = list(ET.parse(path).getroot().iter("user"))
+    assert [u.get("id") for u in users] == [str(n) for n in range(1001, 1011)]
+    env_sets = _env_sets(path)
+    for user in users:
+        params = {p.get("name"): p.get("value") for p in user.iter("param")}
+        variables = {v.get("name"): v.get("value") for v in user.iter("variable")}
+        assert PREPROCESSOR_VARIABLE.match(params["password"]), user.get("id")
+        assert env_sets[params["password"][3:-1]] == "AGENT_SIP_PASSWORD"
+        assert variables["user_context"] == "default"
+
+
+def test_carrier_gateway_example_is_inactive():
+    example = FREESWITCH_DIR / "sip_profiles" / "external" / "carrier.xml.example"
+    gateways = list(ET.parse(example).getroot().iter("gateway"))
+    assert [g.get("name") for g in gateways] == ["carrier"]
+    # FreeSWITCH includes sip_profiles/external/*.xml only; the example must stay unmounted.
+    assert not (example.parent / "carrier.xml").exists()
+    assert example.resolve() not in [s.resolve() for s, _, _ in _freeswitch_mounts()]
+
+
+def test_no_literal_passwords_in_deploy():
+    checked = 0
+    for path in sorted(p for p in (ROOT / "deploy").rglob("*") if p.is_file()):
+        for match in PASSWORD_VALUE.finditer(path.read_text()):
+            assert PREPROCESSOR_VARIABLE.match(match["value"]), (
+                f"{path.relative_to(ROOT)}: literal password {match['value']!r}; "
+                "use a $${...} variable set from the environment (env-set)"
+            )
+            checked += 1
+        assert not PASSWORD_SET.search(path.read_text()), f"{path}: password set to a literal"
+    assert checked >= 10 + 2  # ten agents, the event socket, the example trunk
+
+
+def test_telephony_service_runs_the_daemon_from_the_app_image():
+    services = _services()
+    telephony = services["telephony"]
+    assert telephony["image"] == services["web"]["image"]
+    assert telephony["build"] == services["web"]["build"]
+    assert _command(telephony) == ["flask", "telephony", "run"]
+    env = telephony["environment"]
+    # The shared application environment, plus the telephony settings.
+    assert {k: v for k, v in env.items() if k not in ("ESL_NODES", "IVR_SOCKET_ADDRESS")} == (
+        services["web"]["environment"]
+    )
+    documented = {s.name for s in SETTINGS}
+    assert set(env) <= documented, f"undocumented settings: {sorted(set(env) - documented)}"
+    depends_on = telephony["depends_on"]
+    assert depends_on["migrate"]["condition"] == "service_completed_successfully"
+    assert depends_on["freeswitch"]["condition"] in ("service_started", "service_healthy")
+    assert depends_on["redis"]["condition"] == "service_healthy"
+    assert depends_on["postgres"]["condition"] == "service_healthy"
+
+
+def test_telephony_cli_command_exists():
+    from callcenter.cli import telephony
+
+    assert telephony.group.name == "telephony" and "run" in telephony.group.commands
+
+
+def test_esl_nodes_point_at_the_freeswitch_service_with_the_environment_password():
+    services = _services()
+    value = services["telephony"]["environment"]["ESL_NODES"]
+    # Nodes are separated by spaces once compose has interpolated; an interpolation's error
+    # message may hold spaces itself, so set the interpolations aside before splitting.
+    interpolations: list[str] = []
+
+    def set_aside(match: re.Match) -> str:
+        interpolations.append(match[0])
+        return f"__interpolation{len(interpolations) - 1}__"
+
+    nodes = INTERPOLATION.sub(set_aside, value).split()
+    assert nodes
+    for node in nodes:
+        match = ESL_NODE.match(node)
+        assert match, node
+        assert match["host"] == "freeswitch" and match["port"] == "8021"
+        password = re.sub(
+            r"__interpolation(\d+)__", lambda m: interpolations[int(m[1])], match["password"]
+        )
+        assert REQUIRED_VARIABLE.match(password)["name"] == "ESL_PASSWORD"
+    # Web and worker never open ESL connections: they do not get the password.
+    for name in ("web", "worker", "migrate"):
+        assert "ESL_PASSWORD" not in str(services[name].get("environment"))
+
+
+def test_esl_nodes_parse_as_the_daemon_reads_them():
+    from callcenter.telephony.daemon import parse_nodes
+
+    value = _services()["telephony"]["environment"]["ESL_NODES"]
+    resolved = INTERPOLATION.sub("0123abcd", value)  # what compose hands the container
+    (config,) = parse_nodes(resolved)
+    assert (config.name, config.host, config.port, config.password) == (
+        "fs1",
+        "freeswitch",
+        8021,
+        "0123abcd",
+    )
 
 
 # --- Dockerfile -----------------------------------------------------------------------------
