@@ -28,8 +28,17 @@ def patient_rows(count: int, seed: int = 1):
         yield [f"B{i:07d}", name, sex, birth, phone, lang, "是", "是", tags]
 
 
-HEADER = ["card_number", "name", "sex", "birth_date", "phone", "language", "consent_call",
-          "consent_record", "tags"]
+HEADER = [
+    "card_number",
+    "name",
+    "sex",
+    "birth_date",
+    "phone",
+    "language",
+    "consent_call",
+    "consent_record",
+    "tags",
+]
 
 
 def patient_csv(count: int, seed: int = 1, bad_last_row: bool = False) -> bytes:

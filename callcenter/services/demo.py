@@ -335,8 +335,14 @@ def _add_campaigns(
 ) -> tuple[list[Campaign], int]:
     creator, due = users["supervisor"].id, utcnow()
     # The single-machine demo dials through the simulator, which answers loopback/ numbers.
-    trunk = Trunk(name="simulator", dial_string="loopback/{number}", caller_id_number="02150000000",
-                  caller_id_name="Demo clinic", max_concurrent=10, calls_per_second=5)
+    trunk = Trunk(
+        name="simulator",
+        dial_string="loopback/{number}",
+        caller_id_number="02150000000",
+        caller_id_name="Demo clinic",
+        max_concurrent=10,
+        calls_per_second=5,
+    )
     session.add(trunk)
     session.flush()
     bp = Campaign(

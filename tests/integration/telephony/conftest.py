@@ -59,8 +59,13 @@ class Switchboard:
         self.running = None
 
     def start_daemon(self, heartbeat_timeout: float = 60.0) -> TelephonyDaemon:
-        config = EslConfig(port=self.port, name="fs1", backoff_initial=0.05, backoff_max=0.5,
-                           heartbeat_timeout=heartbeat_timeout)
+        config = EslConfig(
+            port=self.port,
+            name="fs1",
+            backoff_initial=0.05,
+            backoff_max=0.5,
+            heartbeat_timeout=heartbeat_timeout,
+        )
         self.daemon = TelephonyDaemon(self.app, [config], tick=0.05)
         self.running = self.loop.spawn(self.daemon.run())
         self.loop.run(self.daemon.pool.wait_connected(10))
@@ -99,8 +104,13 @@ def switchboard(app, redis_conn, tmp_path):
 
 
 def make_trunk(**fields) -> Trunk:
-    trunk = Trunk(name=fields.pop("name", "sim"), dial_string="loopback/{number}",
-                  caller_id_number="02150000000", caller_id_name="Clinic", **fields)
+    trunk = Trunk(
+        name=fields.pop("name", "sim"),
+        dial_string="loopback/{number}",
+        caller_id_number="02150000000",
+        caller_id_name="Clinic",
+        **fields,
+    )
     db.session.add(trunk)
     db.session.commit()
     return trunk
@@ -111,8 +121,9 @@ def make_campaign(trunk: Trunk, agents=(), **fields) -> Campaign:
         name=fields.pop("name", "follow-up"),
         kind=fields.pop("kind", CampaignKind.AGENT),
         calling_windows=fields.pop("calling_windows", ALWAYS),
-        retry_delays=fields.pop("retry_delays", {"busy": 600, "no_answer": 3600,
-                                                 "rejected": 86400, "invalid": None}),
+        retry_delays=fields.pop(
+            "retry_delays", {"busy": 600, "no_answer": 3600, "rejected": 86400, "invalid": None}
+        ),
         trunk_id=trunk.id,
         wrap_up_seconds=fields.pop("wrap_up_seconds", 0),
         **fields,

@@ -31,12 +31,17 @@ def test_click_to_call_rings_the_agent_then_bridges_the_patient(switchboard, cli
     task = factories.task(campaign, patient)
     switchboard.start_daemon()
 
-    response = client.post("/api/v1/calls", json={"patient_id": patient.id, "task_id": task.id},
-                           headers=users.headers("agent"))
+    response = client.post(
+        "/api/v1/calls",
+        json={"patient_id": patient.id, "task_id": task.id},
+        headers=users.headers("agent"),
+    )
     assert response.status_code == 202, response.json
     call_id = response.json["id"]
-    ended = wait_for(lambda: db.session.get(CallAttempt, call_id).status is CallStatus.ENDED,
-                     what="the click-to-call to end")
+    ended = wait_for(
+        lambda: db.session.get(CallAttempt, call_id).status is CallStatus.ENDED,
+        what="the click-to-call to end",
+    )
     assert ended
     call = db.session.get(CallAttempt, call_id)
     assert call.agent_answered_at <= call.answered_at  # the agent's phone rang first
@@ -49,14 +54,23 @@ def test_click_to_call_rings_the_agent_then_bridges_the_patient(switchboard, cli
 def test_click_to_call_refuses_what_it_must(client, users, app):
     patient = factories.patient("勿扰", phone="+8613800000022", do_not_call=True)
     factories.task(make_campaign(make_trunk(), agents=[users.agent]), patient)
-    refused = client.post("/api/v1/calls", json={"patient_id": patient.id},
-                          headers=users.headers("agent"))
+    refused = client.post(
+        "/api/v1/calls", json={"patient_id": patient.id}, headers=users.headers("agent")
+    )
     assert refused.status_code == 409 and "do-not-call" in refused.json["message"]
     hidden = factories.patient("别人的", phone="+8613800000023")
-    assert client.post("/api/v1/calls", json={"patient_id": hidden.id},
-                       headers=users.headers("agent")).status_code == 404
-    assert client.post("/api/v1/calls", json={"patient_id": patient.id},
-                       headers=users.headers("supervisor")).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/calls", json={"patient_id": hidden.id}, headers=users.headers("agent")
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/v1/calls", json={"patient_id": patient.id}, headers=users.headers("supervisor")
+        ).status_code
+        == 403
+    )
 
 
 def test_the_clinic_hangs_up_a_bridged_call(switchboard, client, users):
@@ -69,12 +83,18 @@ def test_the_clinic_hangs_up_a_bridged_call(switchboard, client, users):
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
 
-    call = wait_for(lambda: db.session.scalar(select(CallAttempt).where(
-        CallAttempt.status == CallStatus.BRIDGED)), what="a bridged call")
+    call = wait_for(
+        lambda: db.session.scalar(
+            select(CallAttempt).where(CallAttempt.status == CallStatus.BRIDGED)
+        ),
+        what="a bridged call",
+    )
     response = client.post(f"/api/v1/calls/{call.id}/hangup", headers=users.headers("agent"))
     assert response.status_code == 202
-    wait_for(lambda: db.session.get(CallAttempt, call.id).status is CallStatus.ENDED,
-             what="the call to end")
+    wait_for(
+        lambda: db.session.get(CallAttempt, call.id).status is CallStatus.ENDED,
+        what="the call to end",
+    )
     assert db.session.get(CallAttempt, call.id).answered_at is not None
     again = client.post(f"/api/v1/calls/{call.id}/hangup", headers=users.headers("agent"))
     assert again.status_code == 409
@@ -93,8 +113,15 @@ def test_daemon_killed_mid_campaign_never_dials_a_task_twice(switchboard, users)
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
 
-    wait_for(lambda: db.session.scalar(select(func.count(CallAttempt.id)).where(
-        CallAttempt.status == CallStatus.BRIDGED)) >= 1, what="the first bridged call")
+    wait_for(
+        lambda: (
+            db.session.scalar(
+                select(func.count(CallAttempt.id)).where(CallAttempt.status == CallStatus.BRIDGED)
+            )
+            >= 1
+        ),
+        what="the first bridged call",
+    )
     switchboard.stop_daemon()  # gone while calls are up
     switchboard.start_daemon()
 
@@ -104,30 +131,45 @@ def test_daemon_killed_mid_campaign_never_dials_a_task_twice(switchboard, users)
 
     wait_for(all_done, timeout=90, what="every task completed")
     per_task = db.session.execute(
-        select(CallAttempt.task_id, func.count()).group_by(CallAttempt.task_id)).all()
+        select(CallAttempt.task_id, func.count()).group_by(CallAttempt.task_id)
+    ).all()
     assert len(per_task) == 6 and all(n == 1 for _, n in per_task)
-    assert db.session.scalar(select(func.count(CallAttempt.id)).where(
-        CallAttempt.status != CallStatus.ENDED)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(CallAttempt.id)).where(CallAttempt.status != CallStatus.ENDED)
+        )
+        == 0
+    )
 
 
 def test_esl_link_dropped_and_restored(switchboard, users):
     switchboard.sim.script("+8613800000041", PatientScript("answer", hangup_after=2.0))
     campaign = make_campaign(make_trunk(), agents=[users.agent])
-    task = factories.task(campaign, factories.patient("断线", phone="+8613800000041",
-                                                      consent_call=True))
+    task = factories.task(
+        campaign, factories.patient("断线", phone="+8613800000041", consent_call=True)
+    )
     ready(users.agent)
     daemon = switchboard.start_daemon()
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
-    wait_for(lambda: db.session.scalar(select(CallAttempt).where(
-        CallAttempt.status == CallStatus.BRIDGED)), what="a bridged call")
+    wait_for(
+        lambda: db.session.scalar(
+            select(CallAttempt).where(CallAttempt.status == CallStatus.BRIDGED)
+        ),
+        what="a bridged call",
+    )
 
     client = daemon.pool["fs1"]
     link_before = client._link
     switchboard.sim.drop_clients()
-    wait_for(lambda: client._link is not None and client._link is not link_before
-             and client.connected, what="a new, authenticated link")
-    wait_for(lambda: db.session.get(FollowUpTask, task.id).state is TaskState.COMPLETED,
-             timeout=30, what="the call to finish after the reconnect")
+    wait_for(
+        lambda: client._link is not None and client._link is not link_before and client.connected,
+        what="a new, authenticated link",
+    )
+    wait_for(
+        lambda: db.session.get(FollowUpTask, task.id).state is TaskState.COMPLETED,
+        timeout=30,
+        what="the call to finish after the reconnect",
+    )
     call = db.session.scalar(select(CallAttempt))
     assert call.hangup_cause in ("NORMAL_CLEARING", "LOST_WHILE_DISCONNECTED")

@@ -33,10 +33,19 @@ from tests.integration.telephony.conftest import (
     wait_for,
 )
 
-SPEECH = str(Path(__file__).resolve().parents[2] / "data" / "freeswitch-wire" / "recordings"
-             / "mono_8k_followup.wav")
-FINAL_OR_WAITING = (TaskState.COMPLETED, TaskState.FAILED, TaskState.RETRY_SCHEDULED,
-                    TaskState.CANCELLED)
+SPEECH = str(
+    Path(__file__).resolve().parents[2]
+    / "data"
+    / "freeswitch-wire"
+    / "recordings"
+    / "mono_8k_followup.wav"
+)
+FINAL_OR_WAITING = (
+    TaskState.COMPLETED,
+    TaskState.FAILED,
+    TaskState.RETRY_SCHEDULED,
+    TaskState.CANCELLED,
+)
 
 
 def patient_with(switchboard, name: str, number: str, script: PatientScript, **fields):
@@ -69,8 +78,12 @@ def channel_rms(path: str) -> tuple[float, float]:
 def test_every_outcome_of_an_agent_campaign(switchboard, users, redis_conn):
     pubsub = redis_conn.pubsub()
     pubsub.subscribe(agent_channel(users.agent.id), agent_channel(users.other_agent.id))
-    answer = patient_with(switchboard, "王小明", "+8613800000001",
-                          PatientScript("answer", speech_wav=SPEECH, hangup_after=2.0))
+    answer = patient_with(
+        switchboard,
+        "王小明",
+        "+8613800000001",
+        PatientScript("answer", speech_wav=SPEECH, hangup_after=2.0),
+    )
     patient_with(switchboard, "李忙", "+8613800000002", PatientScript("busy"))
     patient_with(switchboard, "张不接", "+8613800000003", PatientScript("no_answer"))
     patient_with(switchboard, "赵拒绝", "+8613800000004", PatientScript("reject"))
@@ -95,8 +108,11 @@ def test_every_outcome_of_an_agent_campaign(switchboard, users, redis_conn):
     assert answered.agent_id in (users.agent.id, users.other_agent.id)
     assert answered.hangup_cause == "NORMAL_CLEARING" and answered.billsec >= 0
 
-    expected = {"李忙": ("USER_BUSY", 600), "张不接": ("NO_ANSWER", 3600),
-                "赵拒绝": ("CALL_REJECTED", 86400)}
+    expected = {
+        "李忙": ("USER_BUSY", 600),
+        "张不接": ("NO_ANSWER", 3600),
+        "赵拒绝": ("CALL_REJECTED", 86400),
+    }
     for name, (cause, delay) in expected.items():
         task, call = tasks[by_name[name]], calls[by_name[name]]
         assert call.hangup_cause == cause, name
@@ -131,17 +147,23 @@ def test_every_outcome_of_an_agent_campaign(switchboard, users, redis_conn):
 
 def test_busy_is_retried_after_its_delay_then_given_up(switchboard, users):
     patient = patient_with(switchboard, "李忙", "+8613800000002", PatientScript("busy"))
-    campaign = make_campaign(make_trunk(), agents=[users.agent], max_attempts=2,
-                             retry_delays={"busy": 1, "no_answer": 1, "rejected": 1,
-                                           "invalid": None})
+    campaign = make_campaign(
+        make_trunk(),
+        agents=[users.agent],
+        max_attempts=2,
+        retry_delays={"busy": 1, "no_answer": 1, "rejected": 1, "invalid": None},
+    )
     task = factories.task(campaign, patient)
     ready(users.agent)
     switchboard.start_daemon()
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
 
-    wait_for(lambda: db.session.get(FollowUpTask, task.id).state is TaskState.FAILED,
-             timeout=30, what="the task to fail after two attempts")
+    wait_for(
+        lambda: db.session.get(FollowUpTask, task.id).state is TaskState.FAILED,
+        timeout=30,
+        what="the task to fail after two attempts",
+    )
     calls = db.session.scalars(select(CallAttempt).order_by(CallAttempt.started_at)).all()
     assert [c.hangup_cause for c in calls] == ["USER_BUSY", "USER_BUSY"]
     gap = (calls[1].started_at - calls[0].ended_at).total_seconds()
@@ -153,8 +175,13 @@ def test_busy_is_retried_after_its_delay_then_given_up(switchboard, users):
 def test_patients_outside_their_window_or_without_consent_are_not_dialled(switchboard, users):
     night = [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "00:01"}]
     campaign = make_campaign(make_trunk(), agents=[users.agent], calling_windows=night)
-    asleep = patient_with(switchboard, "Night Owl", "+14155550101", PatientScript("answer"),
-                          timezone="America/Los_Angeles")
+    asleep = patient_with(
+        switchboard,
+        "Night Owl",
+        "+14155550101",
+        PatientScript("answer"),
+        timezone="America/Los_Angeles",
+    )
     no_consent = patient_with(switchboard, "无同意", "+8613800000009", PatientScript("answer"))
     no_consent.consent_call = False
     dnc = patient_with(switchboard, "勿扰", "+8613800000010", PatientScript("answer"))
@@ -168,8 +195,10 @@ def test_patients_outside_their_window_or_without_consent_are_not_dialled(switch
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
 
-    wait_for(lambda: db.session.get(FollowUpTask, t_dnc.id).state is TaskState.CANCELLED,
-             what="the do-not-call task to be cancelled")
+    wait_for(
+        lambda: db.session.get(FollowUpTask, t_dnc.id).state is TaskState.CANCELLED,
+        what="the do-not-call task to be cancelled",
+    )
     assert db.session.get(FollowUpTask, t_consent.id).state is TaskState.CANCELLED
     assert "consented" in db.session.get(FollowUpTask, t_consent.id).failure_reason
     parked = db.session.get(FollowUpTask, t_asleep.id)
@@ -181,14 +210,18 @@ def test_patients_outside_their_window_or_without_consent_are_not_dialled(switch
 def test_pacing_limits_are_never_exceeded(switchboard, app):
     from callcenter.models import CampaignKind, Role
 
-    agents = [factories.user(f"pace{i}", Role.AGENT, sip_extension=f"20{i:02d}")
-              for i in range(8)]
+    agents = [factories.user(f"pace{i}", Role.AGENT, sip_extension=f"20{i:02d}") for i in range(8)]
     trunk = make_trunk(max_concurrent=3, calls_per_second=50)
-    campaign = make_campaign(trunk, agents=agents, kind=CampaignKind.AGENT,
-                             calls_per_second=2, max_concurrent=10)
+    campaign = make_campaign(
+        trunk, agents=agents, kind=CampaignKind.AGENT, calls_per_second=2, max_concurrent=10
+    )
     for i in range(8):
-        p = patient_with(switchboard, f"Pace {i}", f"+86139000000{i:02d}",
-                         PatientScript("answer", hangup_after=1.0))
+        p = patient_with(
+            switchboard,
+            f"Pace {i}",
+            f"+86139000000{i:02d}",
+            PatientScript("answer", hangup_after=1.0),
+        )
         factories.task(campaign, p)
     ready(*agents)
     switchboard.start_daemon()
@@ -199,10 +232,14 @@ def test_pacing_limits_are_never_exceeded(switchboard, app):
 
     def done():
         nonlocal peak
-        active = db.session.scalar(select(func.count(CallAttempt.id)).where(
-            CallAttempt.status != CallStatus.ENDED))
-        live = sum(1 for c in switchboard.sim.channels.values()
-                   if not str(getattr(c, "dial_string", "")).startswith("user/"))
+        active = db.session.scalar(
+            select(func.count(CallAttempt.id)).where(CallAttempt.status != CallStatus.ENDED)
+        )
+        live = sum(
+            1
+            for c in switchboard.sim.channels.values()
+            if not str(getattr(c, "dial_string", "")).startswith("user/")
+        )
         peak = max(peak, active, min(live, active + 1))
         return settled(campaign.id, 8)()
 
@@ -222,14 +259,19 @@ def test_a_campaign_without_a_reachable_switch_pauses_and_says_why(switchboard, 
     campaign = make_campaign(trunk, agents=[users.agent])
     factories.task(campaign, factories.patient("无人", phone="+8613800000011"))
     ready(users.agent)
-    daemon = TelephonyDaemon(switchboard.app, [EslConfig(port=1, name="fs1", backoff_initial=0.05,
-                                                         backoff_max=0.2)], tick=0.05)
+    daemon = TelephonyDaemon(
+        switchboard.app,
+        [EslConfig(port=1, name="fs1", backoff_initial=0.05, backoff_max=0.2)],
+        tick=0.05,
+    )
     running = switchboard.loop.spawn(daemon.run())
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
     try:
-        paused = wait_for(lambda: db.session.get(Campaign, campaign.id).status
-                          is CampaignStatus.PAUSED, what="the campaign to pause")
+        paused = wait_for(
+            lambda: db.session.get(Campaign, campaign.id).status is CampaignStatus.PAUSED,
+            what="the campaign to pause",
+        )
         assert paused
         campaign = db.session.get(Campaign, campaign.id)
         assert "fs1 is unreachable" in campaign.status_reason
@@ -240,19 +282,23 @@ def test_a_campaign_without_a_reachable_switch_pauses_and_says_why(switchboard, 
 
 
 @pytest.mark.parametrize("bad_number", ["+14155552671"])
-def test_a_number_the_trunk_cannot_dial_fails_the_task_with_a_reason(switchboard, users,
-                                                                     bad_number):
+def test_a_number_the_trunk_cannot_dial_fails_the_task_with_a_reason(
+    switchboard, users, bad_number
+):
     from callcenter.models import NumberFormat
 
     trunk = make_trunk(number_format=NumberFormat.NATIONAL)
     campaign = make_campaign(trunk, agents=[users.agent])
-    task = factories.task(campaign, patient_with(switchboard, "Abroad", bad_number,
-                                                 PatientScript("answer")))
+    task = factories.task(
+        campaign, patient_with(switchboard, "Abroad", bad_number, PatientScript("answer"))
+    )
     ready(users.agent)
     switchboard.start_daemon()
     campaign.status = CampaignStatus.RUNNING
     db.session.commit()
-    failed = wait_for(lambda: db.session.get(FollowUpTask, task.id).state is TaskState.FAILED,
-                      what="the task to fail")
+    failed = wait_for(
+        lambda: db.session.get(FollowUpTask, task.id).state is TaskState.FAILED,
+        what="the task to fail",
+    )
     assert failed
     assert "national numbers only" in db.session.get(FollowUpTask, task.id).failure_reason

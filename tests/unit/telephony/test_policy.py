@@ -14,8 +14,14 @@ WEEKDAY_MORNINGS = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "12:00"}]
 
 
 def campaign(**fields) -> Campaign:
-    return Campaign(name="c", kind="agent", calling_windows=WEEKDAY_MORNINGS,
-                    retry_delays=dict(DEFAULT_RETRY_DELAYS), max_attempts=3, **fields)
+    return Campaign(
+        name="c",
+        kind="agent",
+        calling_windows=WEEKDAY_MORNINGS,
+        retry_delays=dict(DEFAULT_RETRY_DELAYS),
+        max_attempts=3,
+        **fields,
+    )
 
 
 def utc(*args) -> datetime:
@@ -83,8 +89,15 @@ def test_campaign_can_switch_a_retry_off():
 
 
 def patient(**fields) -> Patient:
-    p = Patient(name="x", card_number="1", timezone="Asia/Shanghai", language="zh",
-                consent_call=True, do_not_call=False, **fields)
+    p = Patient(
+        name="x",
+        card_number="1",
+        timezone="Asia/Shanghai",
+        language="zh",
+        consent_call=True,
+        do_not_call=False,
+        **fields,
+    )
     p.phones = [PatientPhone(number="+8613800138000")]
     return p
 
@@ -92,8 +105,7 @@ def patient(**fields) -> Patient:
 def test_why_not_callable_explains_itself():
     now = utc(2026, 11, 30, 2, 30)  # inside the Shanghai window
     assert policy.why_not_callable(patient(), campaign(), now) is None
-    assert "do-not-call" in policy.why_not_callable(patient(), campaign(), now,
-                                                    {"+8613800138000"})
+    assert "do-not-call" in policy.why_not_callable(patient(), campaign(), now, {"+8613800138000"})
     p = patient()
     p.do_not_call = True
     assert "do-not-call" in policy.why_not_callable(p, campaign(), now)
@@ -106,14 +118,30 @@ def test_why_not_callable_explains_itself():
 @pytest.mark.parametrize(
     ("fmt", "template", "number", "expected"),
     [
-        (NumberFormat.E164, "sofia/gateway/{gateway}/{number}", "+8613800138000",
-         "sofia/gateway/carrier/+8613800138000"),
-        (NumberFormat.DIGITS, "sofia/gateway/{gateway}/{number}", "+8613800138000",
-         "sofia/gateway/carrier/8613800138000"),
-        (NumberFormat.NATIONAL, "sofia/gateway/{gateway}/{number}", "+8613800138000",
-         "sofia/gateway/carrier/13800138000"),
-        (NumberFormat.NATIONAL, "sofia/gateway/{gateway}/{number}", "+862161234567",
-         "sofia/gateway/carrier/02161234567"),
+        (
+            NumberFormat.E164,
+            "sofia/gateway/{gateway}/{number}",
+            "+8613800138000",
+            "sofia/gateway/carrier/+8613800138000",
+        ),
+        (
+            NumberFormat.DIGITS,
+            "sofia/gateway/{gateway}/{number}",
+            "+8613800138000",
+            "sofia/gateway/carrier/8613800138000",
+        ),
+        (
+            NumberFormat.NATIONAL,
+            "sofia/gateway/{gateway}/{number}",
+            "+8613800138000",
+            "sofia/gateway/carrier/13800138000",
+        ),
+        (
+            NumberFormat.NATIONAL,
+            "sofia/gateway/{gateway}/{number}",
+            "+862161234567",
+            "sofia/gateway/carrier/02161234567",
+        ),
         (NumberFormat.E164, "loopback/{number}", "+14155552671", "loopback/+14155552671"),
     ],
 )
