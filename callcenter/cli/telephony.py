@@ -30,6 +30,15 @@ def run_command(nodes: str | None) -> None:
     asyncio.run(run_daemon(app, nodes or app.config["ESL_NODES"]))
 
 
+@group.command("demo-scripts")
+@click.argument("path")
+def demo_scripts_command(path: str) -> None:
+    """Write simulator scripts giving the demo patients every outcome (make run uses it)."""
+    from callcenter.telephony.demo_scripts import write_demo_scripts
+
+    click.echo(f"wrote {write_demo_scripts(db.session, path)}")
+
+
 def _operator(username: str | None) -> User:
     query = select(User).where(User.role.in_((Role.ADMIN, Role.SUPERVISOR)))
     if username:

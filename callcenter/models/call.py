@@ -68,6 +68,9 @@ class CallAttempt(Base):
     status: Mapped[CallStatus] = mapped_column(enum_type(CallStatus), default=CallStatus.QUEUED)
     agent_leg_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     agent_answered_at: Mapped[datetime | None]
+    # When each leg's originate completed (BACKGROUND_JOB +OK): only then may it be bridged.
+    patient_up_at: Mapped[datetime | None]
+    agent_up_at: Mapped[datetime | None]
     recording_path: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]

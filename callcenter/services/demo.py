@@ -330,6 +330,10 @@ def _add_tags(session: Session, people: list[Person], today: date) -> dict[str, 
     return tagged
 
 
+# A demo must be tryable at any hour; real campaigns keep the clinic's windows (the default).
+DEMO_WINDOWS = [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}]
+
+
 def _add_campaigns(
     session: Session, people: list[Person], tagged: dict[str, set[int]], users: dict[str, User]
 ) -> tuple[list[Campaign], int]:
@@ -349,12 +353,12 @@ def _add_campaigns(
         name=BP_CAMPAIGN, kind=CampaignKind.AGENT, question_script=BP_SCRIPT,
         description="每季度电话了解血压控制情况 / A quarterly call about blood pressure",
         agents=[CampaignAgent(user_id=users[name].id) for name in ("agent", "agent2")],
-        created_by_id=creator, trunk_id=trunk.id,
+        created_by_id=creator, trunk_id=trunk.id, calling_windows=DEMO_WINDOWS,
     )  # fmt: skip
     exam = Campaign(
         name=EXAM_CAMPAIGN, kind=CampaignKind.IVR, question_script=EXAM_SCRIPT,
         description="自动语音提醒年度体检复查 / An automated check-up reminder",
-        created_by_id=creator, trunk_id=trunk.id,
+        created_by_id=creator, trunk_id=trunk.id, calling_windows=DEMO_WINDOWS,
     )  # fmt: skip
     session.add_all((bp, exam))
     session.flush()

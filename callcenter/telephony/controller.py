@@ -114,8 +114,6 @@ class CallController:
         call, now = leg.call, self.clock()
         if leg.is_agent_leg:
             call.agent_answered_at = call.agent_answered_at or now
-            if call.answered_at is not None:
-                return [Bridge(call.node, call.id, call.agent_leg_id)]
             if call.status is CallStatus.QUEUED:  # click-to-call: the agent is on, dial out
                 call.status = CallStatus.DIALING
                 return [patient_originate(self.session(), call, self.settings)]
@@ -130,23 +128,29 @@ class CallController:
         return []
 
     def on_background_job(self, node: str, event: Event) -> list[Action]:
+        """A leg's originate finished. FreeSWITCH refuses uuid_bridge before this (the
+        channel may already be answered), so bridging is decided here, never on answer."""
         leg = self._leg(event.get("Job-UUID"))
         if leg is None:
             return []
         body = event.body.strip()
+        call = leg.call
         if body.startswith("-ERR"):
             cause = body.removeprefix("-ERR").strip() or "UNKNOWN"
             if leg.is_agent_leg:
-                return self._agent_leg_failed(leg.call, cause)
-            return self.finish(leg.call, cause)
-        call = leg.call
-        if leg.is_agent_leg or call.status is CallStatus.ENDED:
+                return self._agent_leg_failed(call, cause)
+            return self.finish(call, cause)
+        if call.status is CallStatus.ENDED:
             return []
-        # The patient's leg is up and its originate is complete: now it can be bridged.
-        if call.agent_leg_id and call.agent_answered_at is not None:
+        now = self.clock()
+        if leg.is_agent_leg:
+            call.agent_up_at = call.agent_up_at or now
+        else:
+            call.patient_up_at = call.patient_up_at or now
+        if call.patient_up_at and call.agent_up_at:
             return [Bridge(call.node, call.id, call.agent_leg_id)]
-        if call.agent_id and call.agent_leg_id is None and call.answered_at is not None:
-            return [self._agent_originate(call)]
+        if not leg.is_agent_leg and call.agent_id and call.agent_leg_id is None:
+            return [self._agent_originate(call)]  # progressive: now ring the reserved agent
         return []
 
     def on_channel_bridge(self, node: str, event: Event) -> list[Action]:
@@ -242,10 +246,13 @@ class CallController:
         if task is None or task.state in tasks.FINAL_STATES:
             return
         task.last_hangup_cause = cause
-        if call.answered_at is not None:
+        reached = call.bridged_at is not None if call.agent_id else call.answered_at is not None
+        if reached:
             if tasks.can_transition(task.state, TaskState.COMPLETED):
                 tasks.transition(task, TaskState.COMPLETED)
             return
+        if call.answered_at is not None:
+            cause = "ABANDONED"  # answered, but no agent came on the line: call back soon
         campaign = self.session().get(Campaign, task.campaign_id)
         decision = policy.retry_decision(campaign, task.attempts, cause, now)
         if decision.retry:

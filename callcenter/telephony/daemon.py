@@ -137,6 +137,10 @@ class TelephonyDaemon:
                 await client.api(f"uuid_kill {action.uuid} {action.cause}")
         except (EslError, TimeoutError) as exc:
             log.warning("%s on %s failed: %r", type(action).__name__, action.node, exc)
+            if isinstance(action, Bridge):
+                # Never leave a patient waiting on a line no agent will join.
+                await self.execute(Hangup(action.node, action.uuid))
+                await self.execute(Hangup(action.node, action.other_uuid))
             if isinstance(action, Originate):
                 # The switch never took the call: end it now so the task is retried.
                 follow_up = await self._in_db(

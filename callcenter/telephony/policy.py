@@ -32,6 +32,7 @@ OUTCOME_BY_CAUSE = {
     "INVALID_NUMBER_FORMAT": "invalid",
     "INCOMPATIBLE_DESTINATION": "invalid",
     "NUMBER_CHANGED": "invalid",
+    "ABANDONED": "busy",  # our side failed the patient: try again soon
 }
 ANSWERED_CAUSES = {"NORMAL_CLEARING"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import re
 import signal
 import socket
@@ -38,6 +39,63 @@ def wait_for(url: str, seconds: float = 90) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
+def api(opener, base: str, method: str, path: str, body: dict | None = None) -> dict:
+    page = opener.open(f"{base}/").read().decode()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    request = urllib.request.Request(
+        f"{base}{path}",
+        method=method,
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json", "X-CSRFToken": token},
+    )
+    return json.loads(opener.open(request).read() or b"{}")
+
+
+def signed_in(base: str, username: str, password: str):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    form = {"username": username, "password": password, "csrf_token": token}
+    opener.open(f"{base}/login", data=urllib.parse.urlencode(form).encode())
+    return opener
+
+
+def run_the_demo_campaign(base: str, output_of) -> None:
+    """Agents go ready, the supervisor starts the agent campaign, the simulator answers,
+    refuses, rings out: every task ends up completed, retried later or failed."""
+    output = output_of()
+    passwords = dict(re.findall(r"^\s+(\w+)\s+\w+\s+(\S+)$", output, re.M))
+    agents = [signed_in(base, name, passwords[name]) for name in ("agent", "agent2")]
+    for agent in agents:
+        me = api(agent, base, "PUT", "/api/v1/presence/me", {"state": "ready"})
+        assert me["state"] == "ready"
+    supervisor = signed_in(base, "supervisor", passwords["supervisor"])
+    campaigns = api(supervisor, base, "GET", "/api/v1/campaigns")["items"]
+    agent_campaign = next(c for c in campaigns if c["kind"] == "agent")
+    started = api(supervisor, base, "POST", f"/api/v1/campaigns/{agent_campaign['id']}/start")
+    assert started["status"] == "running"
+    deadline = time.monotonic() + 120
+    progress = started
+    while time.monotonic() < deadline:
+        progress = api(
+            supervisor, base, "GET", f"/api/v1/campaigns/{agent_campaign['id']}/progress"
+        )
+        open_tasks = sum(
+            progress["tasks"][s] for s in ("pending", "scheduled", "dialing", "in_call")
+        )
+        if open_tasks == 0:
+            break
+        for agent in agents:  # end each wrap-up early, as a quick agent clicks "ready"
+            if api(agent, base, "GET", "/api/v1/presence/me")["state"] == "wrap_up":
+                api(agent, base, "PUT", "/api/v1/presence/me", {"state": "ready"})
+        time.sleep(0.5)
+    assert open_tasks == 0, progress
+    assert progress["tasks"]["completed"] > 0
+    assert progress["tasks"]["retry_scheduled"] + progress["tasks"]["failed"] > 0
+    assert {"NORMAL_CLEARING", "USER_BUSY"} <= set(progress["hangup_causes"]), progress
+
+
 def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
     web_port, redis_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
@@ -50,6 +108,8 @@ def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
         "RECORDINGS_DIR": str(tmp_path / "recordings"),
         "REDIS_URL": redis_url,
         "PORT": str(web_port),
+        "SIMULATOR_PORT": str(free_port()),
+        "SIMULATOR_TIME_SCALE": "0.02",  # demo patients talk for 45 s; here for under 1 s
     }
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(
@@ -85,6 +145,7 @@ def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
         assert re.search(r">[A-Z][a-z]+ [A-Z][a-z]+</a>", first_page), "no English names"
         last_page = browser.open(f"{base}/patients?page=2").read().decode()
         assert re.search(r">[\u4e00-\u9fff]{2,3}</a>", last_page), "no Chinese names"
+        run_the_demo_campaign(base, output_of=lambda: Path(log.name).read_text())
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
