@@ -60,8 +60,12 @@ class DialSettings:
 
 
 def recording_path(settings: DialSettings, call: CallAttempt) -> str:
+    """Where the switch records this call; the day's folder is made here, not by FreeSWITCH,
+    which would create it readable by its own user only."""
     day = (call.started_at or utcnow()).strftime("%Y/%m/%d")
-    return str(Path(settings.recordings_dir) / day / f"{call.id}.wav")
+    folder = Path(settings.recordings_dir) / day
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"{call.id}.wav")
 
 
 def patient_originate(session: Session, call: CallAttempt, settings: DialSettings) -> Originate:
