@@ -94,6 +94,20 @@ def check_reply(reply: wire.Message) -> wire.Message:
     return reply
 
 
+async def wait_keyed(waiters: dict[str, list[asyncio.Future]], key: str, timeout: float | None):
+    """Wait for whoever resolves the futures filed under ``key``; tidy up however it ends."""
+    future: asyncio.Future = asyncio.get_running_loop().create_future()
+    pending = waiters.setdefault(key, [])
+    pending.append(future)
+    try:
+        return await asyncio.wait_for(future, timeout)
+    finally:
+        if future in pending:
+            pending.remove(future)
+        if not pending:
+            waiters.pop(key, None)
+
+
 def event_command(events: Iterable[str], fmt: str = "plain") -> str:
     """``event plain A B CUSTOM x::y``. FreeSWITCH reads every name after CUSTOM as a custom
     subclass, so core events (upper-case names) go first and subclasses (``sofia::register``,
@@ -248,16 +262,7 @@ class EslClient:
     async def bgapi_result(self, job_uuid: str, timeout: float | None = None) -> str:
         if job_uuid in self._jobs:
             return self._jobs[job_uuid]
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        waiters = self._job_waiters.setdefault(job_uuid, [])
-        waiters.append(future)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            if future in waiters:
-                waiters.remove(future)
-            if not waiters:
-                self._job_waiters.pop(job_uuid, None)
+        return await wait_keyed(self._job_waiters, job_uuid, timeout)
 
     async def sendmsg(self, uuid: str, call_command: str, **fields: str) -> wire.Message:
         return check_reply(await self.request(wire.sendmsg(uuid, call_command, **fields)))

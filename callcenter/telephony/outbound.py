@@ -18,7 +18,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import suppress
 
 from callcenter.telephony import wire
-from callcenter.telephony.esl import READ_SIZE, CommandQueue, EslError, check_reply, messages_from
+from callcenter.telephony.esl import (
+    READ_SIZE,
+    CommandQueue,
+    EslError,
+    check_reply,
+    messages_from,
+    wait_keyed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +131,7 @@ class OutboundSession:
             return self._completed[event_uuid]
         if self.closed:
             raise SessionHungUp("the socket closed before the application completed")
-        future: asyncio.Future[wire.Event] = asyncio.get_running_loop().create_future()
-        waiters = self._waiters.setdefault(event_uuid, [])
-        waiters.append(future)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            if future in waiters:
-                waiters.remove(future)
-            if not waiters:
-                self._waiters.pop(event_uuid, None)
+        return await wait_keyed(self._waiters, event_uuid, timeout)
 
     async def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         if self.hung_up:
