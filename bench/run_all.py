@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
-from bench import bench_esl, bench_import, bench_search
+from bench import bench_dialer, bench_esl, bench_import, bench_search
 from bench.common import RESULTS
 
-BENCHES = (bench_import.main, bench_search.main, bench_esl.main)
+BENCHES = (bench_import.main, bench_search.main, bench_esl.main, bench_dialer.main)
 
 
 def summary(elapsed: float) -> None:

@@ -62,6 +62,10 @@ class CallController:
 
     # --- dispatch ------------------------------------------------------------------------
 
+    def handles(self, event: Event) -> bool:
+        """Whether the event concerns us at all (checked before any database work)."""
+        return hasattr(self, f"on_{event.name.lower()}")
+
     def handle(self, node: str, event: Event) -> list[Action]:
         handler = getattr(self, f"on_{event.name.lower()}", None)
         if handler is None:
@@ -308,20 +312,21 @@ class CallController:
         )
 
     def _notify(self, kind: str, call: CallAttempt, **fields) -> None:
+        """Publish once the transaction has committed: never announce what did not happen."""
         campaign_kind = None
         if call.campaign_id:
             campaign = self.session().get(Campaign, call.campaign_id)
             campaign_kind = str(campaign.kind) if campaign else None
-        self.notifier.publish(
-            kind,
-            agent_id=call.agent_id,
-            call_id=call.id,
-            patient_id=call.patient_id,
-            task_id=call.task_id,
-            campaign_id=call.campaign_id,
-            campaign_kind=campaign_kind,
+        message = {
+            "agent_id": call.agent_id,
+            "call_id": call.id,
+            "patient_id": call.patient_id,
+            "task_id": call.task_id,
+            "campaign_id": call.campaign_id,
+            "campaign_kind": campaign_kind,
             **fields,
-        )
+        }
+        self._after_commit.append(lambda: self.notifier.publish(kind, **message))
 
 
 def _int(text: str | None) -> int | None:

@@ -36,6 +36,9 @@ from callcenter.telephony.wire import Event
 
 log = logging.getLogger(__name__)
 TRUNK_DOWN_PREFIX = "FreeSWITCH node "
+TRUNK_GRACE = (
+    3.0  # seconds a node may be unreachable (starting, reconnecting) before trunks go down
+)
 
 
 def parse_nodes(text: str) -> list[EslConfig]:
@@ -72,7 +75,12 @@ class TelephonyDaemon:
             EslClient(c, on_event=self._event_handler(c.name), on_connect=self._reconcile)
             for c in configs
         )
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-db")
+        # Call events have a database thread of their own, so a dialler pass never holds up a
+        # screen pop; each thread keeps its own order.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-events")
+        self._dial_db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-dialer")
+        self._trunk_states: dict[str, bool] = {}
+        self._down_since: dict[str, float] = {}
         self._stopping = asyncio.Event()
 
     # --- running -------------------------------------------------------------------------
@@ -87,12 +95,13 @@ class TelephonyDaemon:
         await asyncio.gather(*loops, return_exceptions=True)
         await self.pool.stop()
         self._db.shutdown(wait=True)
+        self._dial_db.shutdown(wait=True)
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _in_db(self, func, *args):
-        """Run ``func`` on the database thread inside an app context."""
+    async def _in_db(self, func, *args, executor=None):
+        """Run ``func`` on a database thread (the events one by default) in an app context."""
 
         def call():
             with self.app.app_context():
@@ -101,14 +110,14 @@ class TelephonyDaemon:
                 finally:
                     db.session.remove()
 
-        return await asyncio.get_running_loop().run_in_executor(self._db, call)
+        return await asyncio.get_running_loop().run_in_executor(executor or self._db, call)
 
     async def _dial_loop(self) -> None:
         while True:
             try:
                 await self._mark_trunks()
-                for action in await self._in_db(self.dialer.plan):
-                    await self.execute(action)
+                actions = await self._in_db(self.dialer.plan, executor=self._dial_db)
+                await asyncio.gather(*(self.execute(action) for action in actions))
             except Exception:
                 log.exception("dialer pass failed")
             await asyncio.sleep(self.tick)
@@ -151,8 +160,8 @@ class TelephonyDaemon:
 
     def _event_handler(self, node: str):
         async def on_event(event: Event) -> None:
-            if event.name == "HEARTBEAT":
-                return
+            if not self.controller.handles(event):
+                return  # no database round trip for events nobody acts on
             actions = await self._in_db(self.controller.handle, node, event)
             for action in actions:
                 await self.execute(action)
@@ -187,8 +196,21 @@ class TelephonyDaemon:
         return actions
 
     async def _mark_trunks(self) -> None:
-        states = {client.config.name: client.connected for client in self.pool}
-        await self._in_db(self._apply_trunk_states, states)
+        """Trunks of a node unreachable for TRUNK_GRACE seconds go down; written on change only."""
+        now = asyncio.get_running_loop().time()
+        states = {}
+        for client in self.pool:
+            name = client.config.name
+            if client.connected:
+                self._down_since.pop(name, None)
+                states[name] = True
+            else:
+                since = self._down_since.setdefault(name, now)
+                states[name] = now - since < TRUNK_GRACE
+        changed = {n: up for n, up in states.items() if self._trunk_states.get(n) != up}
+        if changed:
+            await self._in_db(self._apply_trunk_states, changed, executor=self._dial_db)
+            self._trunk_states.update(changed)
 
     def _apply_trunk_states(self, states: dict[str, bool]) -> None:
         for node, up in states.items():
@@ -213,6 +235,7 @@ class TelephonyDaemon:
                     .values(status=CampaignStatus.RUNNING, status_reason=None)
                 )
             else:
+                log.warning("trunks of %s are down: %s", node, reason)
                 db.session.execute(
                     update(Trunk)
                     .where(Trunk.node == node, Trunk.status == TrunkStatus.UP)

@@ -42,6 +42,8 @@ from callcenter.telephony.actions import Originate
 
 log = logging.getLogger(__name__)
 DUE_STATES = (TaskState.PENDING, TaskState.SCHEDULED, TaskState.RETRY_SCHEDULED)
+# A pass is one transaction; keep it short so call events are not held up behind it.
+MAX_CALLS_PER_PASS = 50
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,17 @@ def recording_path(settings: DialSettings, call: CallAttempt) -> str:
 
 
 def patient_originate(session: Session, call: CallAttempt, settings: DialSettings) -> Originate:
-    """The originate for the patient's leg: recorded in stereo from answer."""
+    """The originate for the patient's leg of an existing call (click-to-call)."""
     trunk = session.get(Trunk, call.trunk_id)
     campaign = session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    dial = policy.dial_string(trunk, call.number, settings.region)
+    return build_originate(call, trunk, campaign, dial, settings)
+
+
+def build_originate(
+    call: CallAttempt, trunk: Trunk, campaign: Campaign | None, dial: str, settings: DialSettings
+) -> Originate:
+    """The patient's leg: recorded in stereo from answer, parked or handed to the IVR."""
     app = "&park()"
     if campaign is not None and campaign.kind is CampaignKind.IVR:
         app = f"&socket({settings.ivr_socket} async full)"
@@ -86,7 +96,6 @@ def patient_originate(session: Session, call: CallAttempt, settings: DialSetting
     }
     if call.task_id:
         variables["callcenter_task_id"] = str(call.task_id)
-    dial = policy.dial_string(trunk, call.number, settings.region)
     return Originate(call.node, call.id, dial, app, variables)
 
 
@@ -142,6 +151,7 @@ class Dialer:
             log.warning("campaign %s paused: %s", campaign.id, why)
             return []
         room = min(
+            MAX_CALLS_PER_PASS,
             campaign.max_concurrent - self._active(session, CallAttempt.campaign_id, campaign.id),
             trunk.max_concurrent - self._active(session, CallAttempt.trunk_id, trunk.id),
         )
@@ -149,31 +159,29 @@ class Dialer:
         if campaign.kind is CampaignKind.AGENT:
             agents = self._ready_agents(session, campaign)
             room = min(room, len(agents))
+        buckets = (
+            self._bucket("campaign", campaign.id, campaign.calls_per_second),
+            self._bucket("trunk", trunk.id, trunk.calls_per_second),
+        )
+        # Pacing first: look only at as many tasks as may be dialled now.
+        room = min(room, *(b.available(self.monotonic()) for b in buckets))
         if room <= 0:
             return []
-        due = self._due_tasks(session, campaign, now, limit=room * 4 + 10)
+        due = self._due_tasks(session, campaign, now, limit=room * 2 + 5)
         if not due and not self._has_open_tasks(session, campaign):
             campaign.status = CampaignStatus.COMPLETED
             campaign.status_reason = "every task is done"
             return []
-        # Pacing: take tokens only for calls that will really be placed.
-        callable_tasks = [t for t in due if self._ready_to_dial(session, t, campaign, now)]
-        room = min(room, len(callable_tasks))
-        if room <= 0:
-            return []
-        granted = min(
-            self._bucket("campaign", campaign.id, campaign.calls_per_second).take(
-                self.monotonic(), room
-            ),
-            self._bucket("trunk", trunk.id, trunk.calls_per_second).take(self.monotonic(), room),
-        )
-        actions = []
-        for index, task in enumerate(callable_tasks[:granted]):
-            agent = agents[index] if agents else None
-            action = self._dial(session, task, campaign, trunk, agent, now)
-            if action is not None:
-                actions.append(action)
-        return actions
+        chosen: list[tuple[FollowUpTask, Patient, str]] = []
+        for task, patient in due:
+            dial = self._ready_to_dial(task, patient, campaign, trunk, now)
+            if dial is not None:
+                chosen.append((task, patient, dial))
+                if len(chosen) == room:
+                    break
+        for bucket in buckets:
+            bucket.take(self.monotonic(), len(chosen))
+        return self._dial(session, chosen, campaign, trunk, agents, now)
 
     def _ready_agents(self, session: Session, campaign: Campaign) -> list[AgentState]:
         return list(
@@ -186,8 +194,11 @@ class Dialer:
         )
 
     def _due_tasks(self, session: Session, campaign: Campaign, now: datetime, limit: int):
+        """Due tasks with their patients and phones, in one round trip (plus the phones)."""
         query = (
-            select(FollowUpTask)
+            select(FollowUpTask, Patient)
+            .join(Patient, Patient.id == FollowUpTask.patient_id)
+            .options(selectinload(Patient.phones))
             .where(
                 FollowUpTask.campaign_id == campaign.id,
                 FollowUpTask.state.in_(DUE_STATES),
@@ -197,8 +208,8 @@ class Dialer:
             .limit(limit)
         )
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return list(session.scalars(query))
+            query = query.with_for_update(skip_locked=True, of=FollowUpTask)
+        return [(task, patient) for task, patient in session.execute(query)]
 
     def _has_open_tasks(self, session: Session, campaign: Campaign) -> bool:
         open_states = (*DUE_STATES, TaskState.DIALING, TaskState.IN_CALL)
@@ -212,59 +223,64 @@ class Dialer:
         )
 
     def _ready_to_dial(
-        self, session: Session, task: FollowUpTask, campaign: Campaign, now: datetime
-    ) -> bool:
-        """Check the patient; park tasks outside their window, end those never callable."""
-        patient = session.scalar(
-            select(Patient)
-            .options(selectinload(Patient.phones))
-            .where(Patient.id == task.patient_id)
-        )
+        self, task: FollowUpTask, patient: Patient, campaign: Campaign, trunk: Trunk, now: datetime
+    ) -> str | None:
+        """The dial string if the patient may be dialled now; else park or end the task."""
         if task.attempts >= campaign.max_attempts:
             tasks.transition(task, TaskState.FAILED, reason="maximum attempts reached")
-            return False
+            return None
         reason = policy.why_not_callable(patient, campaign, now)
         if reason is None:
             try:
-                policy.dial_string(
-                    session.get(Trunk, campaign.trunk_id),
-                    patient.phones[0].number,
-                    self.settings.region,
-                )
+                return policy.dial_string(trunk, patient.phones[0].number, self.settings.region)
             except policy.UndialableNumber as exc:
                 tasks.transition(task, TaskState.FAILED, reason=str(exc))
-                return False
-            return True
+                return None
         if reason.startswith("outside the calling window"):
-            opens = policy.next_window_start(campaign.calling_windows, patient.timezone, now)
-            task.due_at = opens
+            task.due_at = policy.next_window_start(campaign.calling_windows, patient.timezone, now)
             if task.state is TaskState.PENDING:
                 tasks.transition(task, TaskState.SCHEDULED)
-            return False
+            return None
         # No consent, do-not-call, no number: this campaign must not call them at all.
         tasks.transition(task, TaskState.CANCELLED, reason=reason)
         task.failure_reason = reason
-        return False
+        return None
 
-    def _dial(self, session, task, campaign, trunk, agent: AgentState | None, now) -> Originate:
-        patient = session.get(Patient, task.patient_id)
-        call = CallAttempt(
-            task_id=task.id,
-            campaign_id=campaign.id,
-            patient_id=patient.id,
-            agent_id=agent.user_id if agent else task.assigned_agent_id,
-            number=patient.phones[0].number,
-            trunk_id=trunk.id,
-            node=trunk.node,
-            status=CallStatus.DIALING,
-            started_at=now,
-        )
-        session.add(call)
+    def _dial(
+        self,
+        session: Session,
+        chosen,
+        campaign: Campaign,
+        trunk: Trunk,
+        agents: list[AgentState],
+        now: datetime,
+    ) -> list[Originate]:
+        """Commit-ready call attempts for the chosen tasks, flushed together."""
+        calls = []
+        for index, (task, patient, _dial) in enumerate(chosen):
+            agent = agents[index] if agents else None
+            call = CallAttempt(
+                id=str(uuid.uuid4()),
+                task_id=task.id,
+                campaign_id=campaign.id,
+                patient_id=patient.id,
+                agent_id=agent.user_id if agent else task.assigned_agent_id,
+                number=patient.phones[0].number,
+                trunk_id=trunk.id,
+                node=trunk.node,
+                status=CallStatus.DIALING,
+                started_at=now,
+            )
+            tasks.transition(task, TaskState.DIALING)
+            if agent is not None:
+                presence.set_state(agent, Presence.RESERVED, call_id=call.id)
+            calls.append(call)
+        session.add_all(calls)
         session.flush()
-        tasks.transition(task, TaskState.DIALING)
-        if agent is not None:
-            presence.set_state(agent, Presence.RESERVED, call_id=call.id)
-        return patient_originate(session, call, self.settings)
+        return [
+            build_originate(call, trunk, campaign, dial, self.settings)
+            for call, (_task, _patient, dial) in zip(calls, chosen, strict=True)
+        ]
 
 
 def click_to_call(

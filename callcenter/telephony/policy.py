@@ -147,9 +147,12 @@ class TokenBucket:
         self.tokens = self.capacity
         self.updated = now
 
-    def take(self, now: float, wanted: int) -> int:
+    def available(self, now: float) -> int:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        granted = min(wanted, int(self.tokens))
+        return int(self.tokens)
+
+    def take(self, now: float, wanted: int) -> int:
+        granted = min(wanted, self.available(now))
         self.tokens -= granted
         return granted

@@ -257,7 +257,7 @@ def test_a_campaign_without_a_reachable_switch_pauses_and_says_why(switchboard, 
 
     trunk = make_trunk()
     campaign = make_campaign(trunk, agents=[users.agent])
-    factories.task(campaign, factories.patient("无人", phone="+8613800000011"))
+    factories.task(campaign, factories.patient("无人", phone="+8613800000011", consent_call=True))
     ready(users.agent)
     daemon = TelephonyDaemon(
         switchboard.app,
