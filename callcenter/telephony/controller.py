@@ -63,8 +63,19 @@ class CallController:
     # --- dispatch ------------------------------------------------------------------------
 
     def handles(self, event: Event) -> bool:
-        """Whether the event concerns us at all (checked before any database work)."""
-        return hasattr(self, f"on_{event.name.lower()}")
+        """Whether the event concerns us at all, decided before any database work.
+
+        Our legs carry ``callcenter_leg``; a patient leg's uuid is its call id. Other channels
+        (loopback B-legs, calls the clinic placed by hand) are not ours.
+        """
+        if not hasattr(self, f"on_{event.name.lower()}"):
+            return False
+        if event.name == "BACKGROUND_JOB":
+            return True
+        leg = event.variable("callcenter_leg")
+        if leg == "patient":
+            return event.uuid == event.variable("callcenter_call_id")
+        return leg == "agent"
 
     def handle(self, node: str, event: Event) -> list[Action]:
         handler = getattr(self, f"on_{event.name.lower()}", None)
