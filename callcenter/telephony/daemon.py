@@ -36,9 +36,9 @@ from callcenter.telephony.wire import Event
 
 log = logging.getLogger(__name__)
 TRUNK_DOWN_PREFIX = "FreeSWITCH node "
-TRUNK_GRACE = (
-    3.0  # seconds a node may be unreachable (starting, reconnecting) before trunks go down
-)
+# Seconds a node may be unreachable (starting, reconnecting) before its trunks go down.
+TRUNK_GRACE = 3.0
+EVENT_BATCH = 200  # events applied in one transaction at most
 
 
 def parse_nodes(text: str) -> list[EslConfig]:
@@ -80,6 +80,7 @@ class TelephonyDaemon:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-events")
         self._dial_db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-dialer")
         self._trunk_states: dict[str, bool] = {}
+        self._events: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
         self._down_since: dict[str, float] = {}
         self._stopping = asyncio.Event()
 
@@ -88,7 +89,11 @@ class TelephonyDaemon:
     async def run(self) -> None:
         await self.pool.start()
         await self._in_db(self.bus.ensure_group)
-        loops = [asyncio.create_task(self._dial_loop()), asyncio.create_task(self._command_loop())]
+        loops = [
+            asyncio.create_task(self._dial_loop()),
+            asyncio.create_task(self._command_loop()),
+            asyncio.create_task(self._event_loop()),
+        ]
         await self._stopping.wait()
         for task in loops:
             task.cancel()
@@ -160,13 +165,22 @@ class TelephonyDaemon:
 
     def _event_handler(self, node: str):
         async def on_event(event: Event) -> None:
-            if not self.controller.handles(event):
-                return  # no database round trip for events nobody acts on
-            actions = await self._in_db(self.controller.handle, node, event)
-            for action in actions:
-                await self.execute(action)
+            if self.controller.handles(event):  # no database work for events nobody acts on
+                self._events.put_nowait((node, event))
 
         return on_event
+
+    async def _event_loop(self) -> None:
+        """Apply queued events in batches: what arrived while the last batch was committing."""
+        while True:
+            batch = [await self._events.get()]
+            while not self._events.empty() and len(batch) < EVENT_BATCH:
+                batch.append(self._events.get_nowait())
+            try:
+                actions = await self._in_db(self.controller.handle_batch, batch)
+                await asyncio.gather(*(self.execute(action) for action in actions))
+            except Exception:
+                log.exception("applying %s events failed", len(batch))
 
     async def _reconcile(self, client: EslClient) -> None:
         """After (re)connect: calls we think are up but the switch no longer has have ended."""
