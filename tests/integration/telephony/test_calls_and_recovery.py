@@ -25,7 +25,7 @@ from tests.integration.telephony.conftest import (
 
 
 def test_click_to_call_rings_the_agent_then_bridges_the_patient(switchboard, client, users):
-    switchboard.sim.script("+8613800000021", PatientScript("answer", hangup_after=1.0))
+    switchboard.sim.script("+8613800000021", PatientScript("answer", hangup_after=10.0))
     patient = factories.patient("点击拨号", phone="+8613800000021", consent_call=True)
     campaign = make_campaign(make_trunk(), agents=[users.agent])
     task = factories.task(campaign, patient)
@@ -106,7 +106,7 @@ def test_daemon_killed_mid_campaign_never_dials_a_task_twice(switchboard, users)
     campaign = make_campaign(make_trunk(), agents=[users.agent, users.other_agent])
     for i in range(6):
         number = f"+86138000001{i:02d}"
-        switchboard.sim.script(number, PatientScript("answer", hangup_after=1.5))
+        switchboard.sim.script(number, PatientScript("answer", hangup_after=10.0))
         factories.task(campaign, factories.patient(f"重启{i}", phone=number, consent_call=True))
     ready(users.agent, users.other_agent)
     switchboard.start_daemon()
@@ -143,7 +143,7 @@ def test_daemon_killed_mid_campaign_never_dials_a_task_twice(switchboard, users)
 
 
 def test_esl_link_dropped_and_restored(switchboard, users):
-    switchboard.sim.script("+8613800000041", PatientScript("answer", hangup_after=2.0))
+    switchboard.sim.script("+8613800000041", PatientScript("answer", hangup_after=10.0))
     campaign = make_campaign(make_trunk(), agents=[users.agent])
     task = factories.task(
         campaign, factories.patient("断线", phone="+8613800000041", consent_call=True)

@@ -82,7 +82,7 @@ def test_every_outcome_of_an_agent_campaign(switchboard, users, redis_conn):
         switchboard,
         "王小明",
         "+8613800000001",
-        PatientScript("answer", speech_wav=SPEECH, hangup_after=2.0),
+        PatientScript("answer", speech_wav=SPEECH, hangup_after=10.0),
     )
     patient_with(switchboard, "李忙", "+8613800000002", PatientScript("busy"))
     patient_with(switchboard, "张不接", "+8613800000003", PatientScript("no_answer"))
@@ -220,7 +220,7 @@ def test_pacing_limits_are_never_exceeded(switchboard, app):
             switchboard,
             f"Pace {i}",
             f"+86139000000{i:02d}",
-            PatientScript("answer", hangup_after=1.0),
+            PatientScript("answer", hangup_after=5.0),
         )
         factories.task(campaign, p)
     ready(*agents)
