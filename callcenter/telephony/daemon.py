@@ -81,6 +81,7 @@ class TelephonyDaemon:
         self._dial_db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telephony-dialer")
         self._trunk_states: dict[str, bool] = {}
         self._events: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
+        self._sending: set[asyncio.Task] = set()
         self._down_since: dict[str, float] = {}
         self._stopping = asyncio.Event()
 
@@ -98,6 +99,7 @@ class TelephonyDaemon:
         for task in loops:
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+        await asyncio.gather(*self._sending, return_exceptions=True)  # let sent commands finish
         await self.pool.stop()
         self._db.shutdown(wait=True)
         self._dial_db.shutdown(wait=True)
@@ -122,7 +124,12 @@ class TelephonyDaemon:
             try:
                 await self._mark_trunks()
                 actions = await self._in_db(self.dialer.plan, executor=self._dial_db)
-                await asyncio.gather(*(self.execute(action) for action in actions))
+                # Send in the background: the next pass is planned while these are on the wire
+                # (each is already committed, so nothing is lost if the daemon stops now).
+                for action in actions:
+                    task = asyncio.create_task(self._send(action))
+                    self._sending.add(task)
+                    task.add_done_callback(self._sending.discard)
             except Exception:
                 log.exception("dialer pass failed")
             await asyncio.sleep(self.tick)
@@ -139,6 +146,12 @@ class TelephonyDaemon:
                 await asyncio.sleep(1)
 
     # --- switch side ---------------------------------------------------------------------
+
+    async def _send(self, action: Action) -> None:
+        try:
+            await self.execute(action)
+        except Exception:
+            log.exception("%s on %s failed", type(action).__name__, action.node)
 
     async def execute(self, action: Action) -> None:
         client = self.pool[action.node]
