@@ -61,10 +61,12 @@ def visible_patients(user: User, query: Select | None = None) -> Select:
         return query
     if user.role is not Role.AGENT:
         return query.where(False)
+    # The agent's campaigns as a constant list: each candidate patient then costs one probe of
+    # the tasks' patient index, not a join per row.
+    campaign_ids = select(CampaignAgent.campaign_id).where(CampaignAgent.user_id == user.id)
     assigned = exists().where(
         FollowUpTask.patient_id == Patient.id,
-        FollowUpTask.campaign_id == CampaignAgent.campaign_id,
-        CampaignAgent.user_id == user.id,
+        FollowUpTask.campaign_id.in_(campaign_ids.scalar_subquery()),
     )
     return query.where(assigned)
 
