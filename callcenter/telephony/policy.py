@@ -34,7 +34,6 @@ OUTCOME_BY_CAUSE = {
     "NUMBER_CHANGED": "invalid",
     "ABANDONED": "busy",  # our side failed the patient: try again soon
 }
-ANSWERED_CAUSES = {"NORMAL_CLEARING"}
 
 
 def outcome_of(cause: str | None) -> str:

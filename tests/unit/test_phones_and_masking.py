@@ -42,3 +42,12 @@ def test_transcript_masking_hides_phones_and_id_numbers():
     assert (
         mask_identifiers("call me at +1 415 555 2671 please") == "call me at +* *** *** 2671 please"
     )
+
+
+def test_only_qa_reads_transcripts_masked():
+    from callcenter.models import Role, User
+    from callcenter.services.authz import masks_identifiers
+
+    assert masks_identifiers(User(role=Role.QA))
+    for role in (Role.AGENT, Role.SUPERVISOR, Role.ADMIN):
+        assert not masks_identifiers(User(role=role))

@@ -50,7 +50,7 @@ class Loop:
 class Switchboard:
     """The simulator, the daemon and helpers to wait for the database to say something."""
 
-    def __init__(self, app, tmp_path):
+    def __init__(self, app):
         self.app = app
         self.loop = Loop()
         self.sim = Simulator(time_scale=TIME_SCALE, heartbeat_interval=1.0)
@@ -98,7 +98,7 @@ def wait_for(check: Callable[[], object], timeout: float = 20, what: str = "cond
 @pytest.fixture
 def switchboard(app, redis_conn, tmp_path):
     app.config["RECORDINGS_DIR"] = str(tmp_path / "recordings")
-    board = Switchboard(app, tmp_path)
+    board = Switchboard(app)
     yield board
     board.close()
 
