@@ -1,0 +1,26 @@
+"""agent desk, QA scorecards, admin (issue 5)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29 20:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import callcenter.models.base  # noqa: F401  (custom column types)
+
+
+# revision identifiers, used by Alembic.
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
