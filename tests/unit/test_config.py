@@ -14,8 +14,17 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
 def test_production_starts_with_secret_key(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("RECORDING_KEYS", "k1:" + "A" * 44)
     monkeypatch.setenv("DATABASE_URL", "sqlite:///:memory:")
     assert create_app().config["SECRET_KEY"] == "s" * 40
+
+
+def test_production_refuses_to_start_without_recording_keys(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.delenv("RECORDING_KEYS", raising=False)
+    with pytest.raises(ConfigError, match="RECORDING_KEYS"):
+        load_config()
 
 
 @pytest.mark.parametrize(

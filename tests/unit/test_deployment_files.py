@@ -36,7 +36,13 @@ APP_SERVICES = ("migrate", "web", "worker")
 # and the FreeSWITCH secrets (event socket, the agents' SIP accounts).
 DEPLOYMENT_VARIABLES = {"POSTGRES_PASSWORD", "ESL_PASSWORD", "AGENT_SIP_PASSWORD"}
 # The variables `docker compose` refuses to start without.
-REQUIRED_SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "ESL_PASSWORD", "AGENT_SIP_PASSWORD")
+REQUIRED_SECRETS = (
+    "SECRET_KEY",
+    "RECORDING_KEYS",
+    "POSTGRES_PASSWORD",
+    "ESL_PASSWORD",
+    "AGENT_SIP_PASSWORD",
+)
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|(^|_)KEY$")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+alt}, $NAME;
 # a doubled $$ is a literal dollar sign.
