@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callcenter.models import (
+    ACTIVE_CALL_STATUSES,
     CallAttempt,
     CallStatus,
     Campaign,
@@ -58,7 +59,7 @@ class CallController:
         self.settings = settings
         self.jobs = jobs
         self.clock = clock
-        self._after_commit: list[Callable[[], None]] = []
+        self._begin()
 
     # --- dispatch ------------------------------------------------------------------------
 
@@ -86,19 +87,22 @@ class CallController:
     def handle_batch(self, batch: list[tuple[str, Event]]) -> list[Action]:
         """Apply events in order in one transaction (one commit instead of one per event).
 
-        If any of them fails, the batch is rolled back and replayed one event per transaction,
-        so one bad event costs only itself.
+        The batch's calls, tasks and campaigns are loaded in three queries up front, so the
+        handlers work from the session's identity map; their changes are flushed together at
+        commit (autoflush still runs before any query a handler makes, so later events see
+        earlier ones). If any event fails, the batch is rolled back and replayed one event per
+        transaction, so one bad event costs only itself.
         """
         if len(batch) == 1:
             return self.handle(*batch[0])
         session = self.session()
-        self._after_commit = []
+        self._begin()
         actions: list[Action] = []
         try:
+            self._preload(event for _node, event in batch)
             for node, event in batch:
                 handler = getattr(self, f"on_{event.name.lower()}")
                 actions += handler(node, event) or []
-                session.flush()  # later events of the batch see this one's changes
             session.commit()
         except Exception:
             session.rollback()
@@ -107,8 +111,7 @@ class CallController:
             for node, event in batch:
                 replayed += self.handle(node, event)
             return replayed
-        for step in self._after_commit:
-            step()
+        self._committed()
         return actions
 
     def leg_failed(self, uuid: str, cause: str) -> list[Action]:
@@ -126,7 +129,7 @@ class CallController:
 
     def _transaction(self, work: Callable[[], list[Action] | None], what: str) -> list[Action]:
         session = self.session()
-        self._after_commit = []
+        self._begin()
         try:
             actions = work() or []
             session.commit()
@@ -134,19 +137,76 @@ class CallController:
             session.rollback()
             log.exception("handling %s failed", what)
             return []
-        for step in self._after_commit:  # e.g. enqueue a job for a row that now exists
-            step()
+        self._committed()
         return actions
+
+    def _begin(self) -> None:
+        self._after_commit = []
+        self._notices: list[tuple[str, dict]] = []
+        self._legs: dict[str, Leg] | None = None  # None: not preloaded, ask the database
+        self._kept: list = []
+
+    def _committed(self) -> None:
+        """What waits for the commit: jobs for rows that now exist, then the notices."""
+        for step in self._after_commit:
+            step()
+        if self._notices:
+            self.notifier.publish_many(self._notices)
+
+    def _preload(self, events) -> None:
+        """Load the calls these events name, with their tasks and campaigns, in three queries."""
+        uuids = set()
+        for event in events:
+            uuids.update((event.uuid, event.get("Job-UUID"), event.get("Other-Leg-Unique-ID")))
+        uuids.discard(None)
+        session = self.session()
+        calls = session.scalars(
+            select(CallAttempt).where(
+                or_(CallAttempt.id.in_(uuids), CallAttempt.agent_leg_id.in_(uuids))
+            )
+        ).all()
+        self._legs = {}
+        for call in calls:
+            self._legs[call.id] = Leg(call, False)
+            if call.agent_leg_id:
+                self._legs[call.agent_leg_id] = Leg(call, True)
+        for model, ids in (
+            (FollowUpTask, {c.task_id for c in calls if c.task_id}),
+            (Campaign, {c.campaign_id for c in calls if c.campaign_id}),
+        ):
+            if ids:  # into the identity map, where session.get() finds them without SQL; the
+                # identity map holds objects weakly, so the batch keeps them alive
+                self._kept += session.scalars(select(model).where(model.id.in_(ids))).all()
 
     def _leg(self, uuid: str | None) -> Leg | None:
         if not uuid:
             return None
+        if self._legs is not None:  # preloaded: a call created later cannot have events yet
+            return self._legs.get(uuid)
         session = self.session()
         call = session.get(CallAttempt, uuid)
         if call is not None:
             return Leg(call, False)
         call = session.scalar(select(CallAttempt).where(CallAttempt.agent_leg_id == uuid))
         return Leg(call, True) if call is not None else None
+
+    def end_lost_calls(self, node: str, live: set[str]) -> list[Action]:
+        """After a reconnect: calls we think are up but the switch no longer has have ended."""
+
+        def end():
+            actions: list[Action] = []
+            calls = self.session().scalars(
+                select(CallAttempt).where(
+                    CallAttempt.node == node, CallAttempt.status.in_(ACTIVE_CALL_STATUSES)
+                )
+            )
+            for call in calls.all():
+                if call.id not in live and call.agent_leg_id not in live:
+                    log.info("call %s ended while the link was down", call.id)
+                    actions += self.finish(call, "LOST_WHILE_DISCONNECTED")
+            return actions
+
+        return self._transaction(end, f"reconciling {node}")
 
     # --- events --------------------------------------------------------------------------
 
@@ -365,7 +425,7 @@ class CallController:
             "campaign_kind": campaign_kind,
             **fields,
         }
-        self._after_commit.append(lambda: self.notifier.publish(kind, **message))
+        self._notices.append((kind, message))
 
 
 def _int(text: str | None) -> int | None:

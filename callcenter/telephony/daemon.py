@@ -15,12 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from callcenter.extensions import db
 from callcenter.models import (
-    ACTIVE_CALL_STATUSES,
-    CallAttempt,
     Campaign,
     CampaignStatus,
     Trunk,
@@ -204,23 +202,9 @@ class TelephonyDaemon:
             log.exception("could not list channels on %s", client.config.name)
             return
         live = {row.get("uuid") for row in rows}
-        actions = await self._in_db(self._end_lost_calls, client.config.name, live)
+        actions = await self._in_db(self.controller.end_lost_calls, client.config.name, live)
         for action in actions:
             await self.execute(action)
-
-    def _end_lost_calls(self, node: str, live: set[str]) -> list[Action]:
-        actions: list[Action] = []
-        calls = db.session.scalars(
-            select(CallAttempt).where(
-                CallAttempt.node == node, CallAttempt.status.in_(ACTIVE_CALL_STATUSES)
-            )
-        ).all()
-        for call in calls:
-            if call.id not in live and call.agent_leg_id not in live:
-                log.info("call %s ended while the link was down", call.id)
-                actions += self.controller.finish(call, "LOST_WHILE_DISCONNECTED")
-        db.session.commit()
-        return actions
 
     async def _mark_trunks(self) -> None:
         """Trunks of a node unreachable for TRUNK_GRACE seconds go down; written on change only."""

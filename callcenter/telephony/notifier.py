@@ -27,16 +27,23 @@ class CallNotifier:
         self.redis = connection
 
     def publish(self, kind: str, *, agent_id: int | None = None, **fields) -> dict:
-        message = {"type": kind, "at": utcnow().isoformat(), "agent_id": agent_id, **fields}
-        data = json.dumps(message, default=str)
-        try:
-            pipe = self.redis.pipeline(transaction=False)
+        return self.publish_many([(kind, {"agent_id": agent_id, **fields})])[0]
+
+    def publish_many(self, notices: list[tuple[str, dict]]) -> list[dict]:
+        """Publish several notices in one round trip (a batch of call events commits at once)."""
+        messages = []
+        pipe = self.redis.pipeline(transaction=False)
+        for kind, fields in notices:
+            message = {"type": kind, "at": utcnow().isoformat(), "agent_id": None, **fields}
+            data = json.dumps(message, default=str)
             pipe.xadd(EVENT_LOG, {"event": data}, maxlen=EVENT_LOG_LENGTH, approximate=True)
             pipe.publish(GLOBAL_CHANNEL, data)
-            if agent_id is not None:
-                pipe.publish(agent_channel(agent_id), data)
+            if message["agent_id"] is not None:
+                pipe.publish(agent_channel(message["agent_id"]), data)
+            messages.append(message)
+        try:
             pipe.execute()
         except redis.RedisError:
             # The database already holds the truth; a lost notification must not lose a call.
-            log.exception("could not publish %s", kind)
-        return message
+            log.exception("could not publish %s", ", ".join(kind for kind, _ in notices))
+        return messages
