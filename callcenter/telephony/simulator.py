@@ -36,6 +36,7 @@ import logging
 import signal
 import socket
 from array import array
+from collections import Counter
 from typing import Any
 
 from .sim.api import ApiCommands
@@ -82,6 +83,7 @@ class Simulator(EslServer, ApiCommands, AppRunner, CallControl):
         self._tasks: set[asyncio.Task[Any]] = set()  # jobs and outbound sockets
         self._accept_tasks: set[asyncio.Task[Any]] = set()  # inbound connections
         self._speech_cache: dict[str, array] = {}
+        self.dialled: Counter[str] = Counter()  # originates per number, for tests to check
         self._session_seq = 0
         self._peak = 0
         self._started = self.clock.now()

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import re
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,6 +186,7 @@ class CallControl:
     _speech_cache: dict[str, array]
     _session_seq: int
     _peak: int
+    dialled: Counter[str]
 
     if TYPE_CHECKING:
 
@@ -423,6 +425,7 @@ class CallControl:
         dial = self.resolve(dialstring)
         if isinstance(dial, str):
             return dial
+        self.dialled[dial.number] += 1
         variables = {**variables, **dial.variables}
         uuid = variables.get("origination_uuid") or new_uuid()
         if uuid in self._channels:
