@@ -60,3 +60,7 @@ class ImportRejected(InvalidInput):
 class ServiceUnavailable(CallcenterError):
     error_id = "service-unavailable"
     status = 503
+
+
+class TelephonyUnavailable(ServiceUnavailable):
+    error_id = "telephony-unavailable"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callcenter.errors import Conflict, InvalidInput, NotFound
+from callcenter.errors import Conflict, InvalidInput, NotFound, TelephonyUnavailable
 from callcenter.models import (
     ACTIVE_CALL_STATUSES,
     CallAttempt,
+    CallStatus,
     FollowUpTask,
     Role,
+    TaskState,
     Trunk,
     User,
     utcnow,
@@ -57,6 +59,7 @@ def click_to_call(
         policy.dial_string(trunk, patient.phones[0].number, settings.region)
     except policy.UndialableNumber as exc:
         raise InvalidInput(str(exc)) from exc
+    before = (state.state, state.reason, task.state if task else None)
     call, agent_leg = dialer.click_to_call(session, agent, patient, trunk, task, utcnow())
     audit.append(
         session,
@@ -67,8 +70,25 @@ def click_to_call(
         {"call_id": call.id},
     )
     session.commit()
-    bus.send(agent_leg)
+    try:
+        bus.send(agent_leg)
+    except TelephonyUnavailable:
+        _never_sent(session, call, state, task, before)
+        raise
     return call
+
+
+def _never_sent(session: Session, call: CallAttempt, state, task, before) -> None:
+    """The command never left: end the call as not placed and put agent and task back."""
+    presence_before, reason_before, task_state_before = before
+    call.status = CallStatus.ENDED
+    call.ended_at = utcnow()
+    call.hangup_cause = "COMMAND_NOT_SENT"
+    if state.call_id == call.id:
+        presence.set_state(state, presence_before, reason_before)
+    if task is not None and task_state_before is not None and task.state is TaskState.DIALING:
+        task.state = task_state_before  # an undo, not a transition: nothing happened
+    session.commit()
 
 
 def hang_up(session: Session, bus, user: User, call_id: str) -> CallAttempt:

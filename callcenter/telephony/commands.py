@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import redis
 
+from callcenter.errors import TelephonyUnavailable
 from callcenter.telephony.actions import Action, Bridge, Hangup, Originate
 
 STREAM = "callcenter:telephony:commands"
@@ -35,10 +36,20 @@ class CommandBus:
         self.redis = connection
 
     def send(self, *actions: Action) -> None:
+        """Queue the actions in one round trip; TelephonyUnavailable if Redis cannot take them."""
+        pipe = self.redis.pipeline(transaction=False)
         for action in actions:
-            self.redis.xadd(
+            pipe.xadd(
                 STREAM, {"action": json.dumps(encode(action))}, maxlen=100_000, approximate=True
             )
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise TelephonyUnavailable(
+                "the telephony service cannot be reached (its command queue is down); "
+                "nothing was sent, try again shortly",
+                {"reason": str(exc)},
+            ) from exc
 
     def ensure_group(self) -> None:
         try:

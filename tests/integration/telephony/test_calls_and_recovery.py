@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from sqlalchemy import func, select
 
 from callcenter.extensions import db
@@ -14,6 +15,7 @@ from callcenter.models import (
     Presence,
     TaskState,
 )
+from callcenter.telephony.commands import CommandBus
 from tests import factories
 from tests.integration.telephony.conftest import (
     PatientScript,
@@ -71,6 +73,32 @@ def test_click_to_call_refuses_what_it_must(client, users, app):
         ).status_code
         == 403
     )
+
+
+def test_click_to_call_with_the_command_queue_down_dials_nothing_and_undoes_itself(
+    client, users, app, monkeypatch
+):
+    patient = factories.patient("队列断", phone="+8613800000024", consent_call=True)
+    campaign = make_campaign(make_trunk(), agents=[users.agent])
+    task = factories.task(campaign, patient)
+    ready(users.agent)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # nothing listens
+    monkeypatch.setitem(app.extensions, "callcenter.commands", CommandBus(dead))
+
+    refused = client.post(
+        "/api/v1/calls",
+        json={"patient_id": patient.id, "task_id": task.id},
+        headers=users.headers("agent"),
+    )
+
+    assert refused.status_code == 503
+    assert refused.json["error_id"] == "telephony-unavailable"
+    assert "nothing was sent" in refused.json["message"]
+    db.session.expire_all()
+    call = db.session.scalar(select(CallAttempt).where(CallAttempt.patient_id == patient.id))
+    assert call.status is CallStatus.ENDED and call.hangup_cause == "COMMAND_NOT_SENT"
+    assert db.session.get(AgentState, users.agent.id).state is Presence.READY  # free again
+    assert db.session.get(FollowUpTask, task.id).state is TaskState.PENDING  # still due
 
 
 def test_the_clinic_hangs_up_a_bridged_call(switchboard, client, users):
