@@ -58,3 +58,13 @@ def test_defaults(monkeypatch):
     assert config["DEFAULT_TIMEZONE"] == "Asia/Shanghai"
     assert config["DEFAULT_LANGUAGE"] == "zh"
     assert config["SQLALCHEMY_DATABASE_URI"].endswith("instance/callcenter.db")
+
+
+def test_the_readme_documents_every_setting():
+    from pathlib import Path
+
+    from callcenter.config import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [s.name for s in SETTINGS if f"| `{s.name}` |" not in readme]
+    assert missing == []
