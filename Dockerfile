@@ -33,7 +33,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info \
-    && mkdir -p /data/recordings /app/instance \
+    && mkdir -p /data/recordings /data/store /app/instance \
     && chown -R callcenter:callcenter /data /app/instance
 
 USER callcenter
