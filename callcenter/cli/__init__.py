@@ -6,11 +6,12 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from callcenter.cli import audit, demo, patients, telephony, users, worker
+    from callcenter.cli import audit, demo, models, patients, telephony, users, worker
 
     groups = (
         audit.group,
         demo.group,
+        models.group,
         patients.group,
         users.group,
         worker.group,
