@@ -101,6 +101,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MODELS_DIR", "instance/models", "Where `flask models download` puts models."),
     Setting(
+        "MODELS_URL_BASE",
+        "https://alphacephei.com/vosk/models",
+        "Where `flask models download` fetches the Vosk archives (a mirror, if you keep one).",
+    ),
+    Setting(
         "VOSK_MODEL_ZH",
         "",
         "Path of the Mandarin Vosk model; empty means `MODELS_DIR/vosk-model-small-cn-0.22`.",

@@ -10,6 +10,13 @@ from rq import Queue, Retry
 # Queues named by workload so a slow transcription never delays an import.
 QUEUES = ("imports", "recordings", "default")
 DEFAULT_RETRY = Retry(max=3, interval=[10, 30, 60])
+RECORDING_JOB = "worker.jobs.process_recording"
+
+
+def recording_job_timeout(audio_seconds: float | None) -> int:
+    """Seconds a recording's job may run: model loading plus transcription at a pessimistic
+    real-time factor of 2 (measured engines run 5 to 30 times faster than real time)."""
+    return int(300 + 2 * (audio_seconds or 600))
 
 
 @dataclass

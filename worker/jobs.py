@@ -25,45 +25,41 @@ def run_import(import_id: int) -> dict:
 
 
 def process_recording(recording_id: int) -> dict:
-    """Check the recording the switch wrote and record its hash (safe to run twice).
+    """Store the call's recording encrypted, transcribe it per speaker and index it.
 
-    Encryption, channel split and transcription come with the recordings work; this step
-    already makes a bad file visible with its reason and puts the file's hash in the ledger.
+    Safe to run twice (each step is skipped once done; the transcript is replaced, not added
+    to). A bad file or a missing model marks the recording failed with the reason and is not
+    retried; anything else (an engine crash, the store away) is raised so RQ retries it.
     """
+    from rq import get_current_job
+
     from callcenter.extensions import db
-    from callcenter.models import Recording, RecordingStatus
-    from callcenter.services import audit
-    from recordings import wavcheck
+    from callcenter.services import recording_pipeline as pipeline
 
     with job_context("process_recording", recording_id) as log:
+        job = get_current_job()
+
+        def progress(stage: str) -> None:
+            log.info("recording %s: %s", recording_id, stage)
+            if job is not None:
+                job.meta["stage"] = stage
+                job.save_meta()
+
         try:
-            recording = db.session.get(Recording, recording_id)
-            if recording is None:
-                raise LookupError(f"recording {recording_id} does not exist (yet)")
-            if recording.status is RecordingStatus.READY:
-                return {"status": "ready", "sha256": recording.sha256}
-            try:
-                info = wavcheck.inspect(recording.source_path)
-            except wavcheck.BadRecording as exc:
-                recording.status = RecordingStatus.FAILED
-                recording.failure_reason = str(exc)
-                db.session.commit()
-                log.warning("recording %s failed: %s", recording_id, exc)
-                return {"status": "failed", "reason": str(exc)}
-            recording.sha256 = info.sha256
-            recording.channels = info.channels
-            recording.sample_rate = info.sample_rate
-            recording.duration_seconds = info.duration
-            recording.status = RecordingStatus.READY
-            audit.append(
-                db.session,
-                audit.Actor(None, "worker"),
-                "recording.stored",
-                "recording",
-                recording.id,
-                {"sha256": info.sha256},
-            )
-            db.session.commit()
-            return {"status": "ready", "sha256": info.sha256}
+            settings = pipeline.PipelineSettings.from_config(current_app.config)
+            recording = pipeline.process(db.session, recording_id, settings, progress)
+            return {"status": "ready", "sha256": recording.sha256, "stage": recording.stage}
+        except pipeline.RecordingFailed as exc:
+            log.warning("recording %s failed: %s", recording_id, exc)
+            pipeline.fail(db.session, recording_id, str(exc))
+            return {"status": "failed", "reason": str(exc)}
+        except LookupError:
+            raise  # the row is not committed yet: RQ tries again
+        except Exception as exc:
+            log.exception("recording %s: processing failed", recording_id)
+            retrying = job is not None and (job.retries_left or 0) > 0
+            reason = f"{type(exc).__name__}: {exc}" + (" (will be retried)" if retrying else "")
+            pipeline.fail(db.session, recording_id, reason)
+            raise
         finally:
             db.session.remove()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.models.base import Base, StrEnum, enum_type, json_type, utcnow
@@ -89,6 +89,7 @@ class RecordingStatus(StrEnum):
 
 class Recording(Base):
     __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_attempt_id: Mapped[str] = mapped_column(
@@ -105,6 +106,15 @@ class Recording(Base):
     channels: Mapped[int | None]
     sample_rate: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Encrypted at rest (recordings/crypto.py): which key, and the sizes of both forms.
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    plain_size: Mapped[int | None] = mapped_column(BigInteger)
+    stored_size: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the job is (stored, transcribed, indexed), for the UI while it runs.
+    stage: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    peaks: Mapped[dict | None] = mapped_column(json_type())  # waveform for the player
+    transcribed_at: Mapped[datetime | None]
 
     call_attempt: Mapped[CallAttempt] = relationship()
 
@@ -128,3 +138,23 @@ class TranscriptSegment(Base):
     language: Mapped[str] = mapped_column(String(8))
     engine: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(120))
+    # The words as search sees them (Mandarin segmented, lower case), written by
+    # services.transcripts.index_segments together with the database's own search index.
+    search_text: Mapped[str | None] = mapped_column(Text)
+
+
+# Search index objects the migration makes by hand: on PostgreSQL a tsvector column with a GIN
+# index, on SQLite an FTS5 table (and its shadow tables). Alembic can represent neither, so
+# autogenerate leaves them alone (see migrations/env.py).
+TRANSCRIPT_SEARCH_OBJECTS = frozenset(
+    {
+        "search_vector",
+        "ix_transcript_segments_search_vector",
+        "transcript_fts",
+        "transcript_fts_data",
+        "transcript_fts_idx",
+        "transcript_fts_content",
+        "transcript_fts_docsize",
+        "transcript_fts_config",
+    }
+)

@@ -16,11 +16,13 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from callcenter.jobs import RECORDING_JOB, recording_job_timeout
 from callcenter.models import (
     ACTIVE_CALL_STATUSES,
     CallAttempt,
     CallStatus,
     Campaign,
+    CampaignKind,
     FollowUpTask,
     Presence,
     Recording,
@@ -36,7 +38,6 @@ from callcenter.telephony.notifier import CallNotifier
 from callcenter.telephony.wire import Event
 
 log = logging.getLogger(__name__)
-RECORDING_JOB = "worker.jobs.process_recording"
 
 
 @dataclass
@@ -307,12 +308,15 @@ class CallController:
             leg.call.recording_path = path
             if self.jobs is not None:
                 recording_id = recording.id
+                seconds = _int(event.variable("record_ms"))
+                timeout = recording_job_timeout(seconds / 1000 if seconds else None)
                 self._after_commit.append(
                     lambda: self.jobs.enqueue(
                         RECORDING_JOB,
                         recording_id,
                         queue="recordings",
                         job_id=f"recording-{recording_id}",
+                        timeout=timeout,
                     )
                 )
             self._notify("call.recorded", leg.call, recording_id=recording.id)
@@ -350,11 +354,17 @@ class CallController:
             return
         task.last_hangup_cause = cause
         reached = call.bridged_at is not None if call.agent_id else call.answered_at is not None
+        if reached and call.bridged_at is None and task.state is TaskState.IN_CALL:
+            campaign = self.session().get(Campaign, task.campaign_id)
+            if campaign is not None and campaign.kind is CampaignKind.IVR:
+                # The IVR settles the tasks it finishes before it hangs up: one still in call
+                # was left mid-flow; retried per the campaign's policy (issue 6).
+                reached, cause = False, "IVR_HUNG_UP_EARLY"
         if reached:
             if tasks.can_transition(task.state, TaskState.COMPLETED):
                 tasks.transition(task, TaskState.COMPLETED)
             return
-        if call.answered_at is not None:
+        if call.answered_at is not None and cause != "IVR_HUNG_UP_EARLY":
             cause = "ABANDONED"  # answered, but no agent came on the line: call back soon
         campaign = self.session().get(Campaign, task.campaign_id)
         decision = policy.retry_decision(campaign, task.attempts, cause, now)
