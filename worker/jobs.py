@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import current_app
 
 from worker.context import job_context
@@ -43,6 +45,7 @@ def process_recording(recording_id: int) -> dict:
             log.info("recording %s: %s", recording_id, stage)
             if job is not None:
                 job.meta["stage"] = stage
+                job.meta["pid"] = os.getpid()  # the work horse, for whoever watches or stops it
                 job.save_meta()
 
         try:
