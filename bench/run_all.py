@@ -8,10 +8,26 @@ from __future__ import annotations
 
 import time
 
-from bench import bench_dialer, bench_esl, bench_import, bench_search
+from bench import (
+    bench_desk,
+    bench_dialer,
+    bench_esl,
+    bench_import,
+    bench_ivr,
+    bench_search,
+    bench_transcript_search,
+)
 from bench.common import RESULTS
 
-BENCHES = (bench_import.main, bench_search.main, bench_esl.main, bench_dialer.main)
+BENCHES = (
+    bench_import.main,
+    bench_search.main,
+    bench_transcript_search.main,
+    bench_esl.main,
+    bench_dialer.main,
+    bench_desk.main,
+    bench_ivr.main,
+)
 
 
 def summary(elapsed: float) -> None:

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from callcenter.models import ivr  # noqa: F401  (registers the IVR tables)
 from callcenter.models.audit import GENESIS_HASH, AuditEntry, AuditHead
 from callcenter.models.base import Base, utcnow
 from callcenter.models.call import (
@@ -32,6 +33,7 @@ from callcenter.models.health import (
 )
 from callcenter.models.imports import ImportFormat, ImportJob, ImportStatus
 from callcenter.models.patient import ConsentMethod, Patient, PatientPhone, Sex
+from callcenter.models.qa import Scorecard
 from callcenter.models.tag import PatientTag, Tag, TagSource
 from callcenter.models.telephony import AgentState, NumberFormat, Presence, Trunk, TrunkStatus
 from callcenter.models.user import ApiToken, Role, User
@@ -73,6 +75,7 @@ __all__ = [
     "Recording",
     "RecordingStatus",
     "Role",
+    "Scorecard",
     "Sex",
     "Speaker",
     "Tag",

@@ -92,6 +92,7 @@ class TelephonyDaemon:
             asyncio.create_task(self._dial_loop()),
             asyncio.create_task(self._command_loop()),
             asyncio.create_task(self._event_loop()),
+            asyncio.create_task(self._serve_ivr()),
         ]
         await self._stopping.wait()
         for task in loops:
@@ -104,6 +105,23 @@ class TelephonyDaemon:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    # --- IVR server (issue 6) ------------------------------------------------------------
+
+    async def _serve_ivr(self) -> None:
+        """Host the IVR's outbound-socket server on IVR_SOCKET_ADDRESS while the daemon runs."""
+        from ivr.runner import IvrServer  # the IVR builds on telephony: imported where hosted
+
+        address = self.app.config.get("IVR_SOCKET_ADDRESS") or "127.0.0.1:8084"
+        server = IvrServer(self.app, self.execute, self.controller._agent_originate)
+        try:
+            await server.start(address)
+        except OSError:
+            log.exception("IVR server cannot listen on %s; IVR calls will fail", address)
+        try:
+            await asyncio.Event().wait()  # until cancelled by run()
+        finally:
+            await server.stop()
 
     async def _in_db(self, func, *args, executor=None):
         """Run ``func`` on a database thread (the events one by default) in an app context."""

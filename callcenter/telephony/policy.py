@@ -33,6 +33,8 @@ OUTCOME_BY_CAUSE = {
     "INCOMPATIBLE_DESTINATION": "invalid",
     "NUMBER_CHANGED": "invalid",
     "ABANDONED": "busy",  # our side failed the patient: try again soon
+    "IVR_NO_INPUT": "no_answer",  # answered, but pressed nothing the IVR could use
+    "IVR_HUNG_UP_EARLY": "no_answer",  # hung up in the middle of an IVR flow
 }
 
 

@@ -17,7 +17,7 @@ from array import array
 from typing import TYPE_CHECKING, Any
 
 from . import audio
-from .calls import _playback_vars, path_exists, take_vars
+from .calls import DTMF_GAP, _playback_vars, path_exists, take_vars
 from .channel import SimChannel
 from .events import Clock, Headers, new_uuid
 
@@ -72,6 +72,7 @@ class AppRunner:
         def stop_recording(self, ch: SimChannel, rec: Any, completion: str) -> None: ...
         def bridge(self, a: SimChannel, b: SimChannel) -> None: ...
         def played_to(self, ch: SimChannel, samples: array | None) -> None: ...
+        def receive_dtmf(self, ch: SimChannel, digit: str, source: str = ...) -> None: ...
         def load_speech(self, path: str) -> array | None: ...
         def _mark_answered(self, ch: SimChannel, state: str, number: int, cs: str) -> None: ...
         async def dial(
@@ -265,6 +266,31 @@ class AppRunner:
                 break
         return digits, None
 
+    def _listener_reacts(self, ch: SimChannel) -> None:
+        """A prompt that collects digits starts: the scripted patient answers it (or not)."""
+        script = ch.script
+        index = ch.prompts_heard
+        ch.prompts_heard += 1
+        if script is None or index >= len(script.dtmf_on_prompt):
+            return
+        delay, keys = script.dtmf_on_prompt[index]
+        if keys:
+            ch.spawn(self._react(ch, delay, keys))
+
+    async def _react(self, ch: SimChannel, delay: float, keys: str) -> None:
+        await self.clock.sleep(delay)
+        if ch.hungup:
+            return
+        if keys == "hangup":
+            self.hangup(ch.peer or ch, "NORMAL_CLEARING")
+            return
+        for index, digit in enumerate(keys):
+            if index:
+                await self.clock.sleep(DTMF_GAP)
+            if ch.hungup:
+                return
+            self.receive_dtmf(ch, digit)
+
     # --- applications -------------------------------------------------------------------------
 
     async def _app_park(self, ch: SimChannel, arg: str) -> None:
@@ -317,6 +343,7 @@ class AppRunner:
         terminators = "" if parts[4] == "none" else parts[4]
         prompt, invalid, var, regexp = parts[5], parts[6], parts[7], parts[8]
         for _ in range(max(1, tries)):
+            self._listener_reacts(ch)
             if not ch.dtmf_buffer:
                 await self.play(ch, prompt, interruptible=True)
             digits, used = await self.collect(
@@ -345,6 +372,7 @@ class AppRunner:
         except ValueError:
             return "_none_"
         terminators = parts[5] if len(parts) > 5 else "#"
+        self._listener_reacts(ch)
         if not ch.dtmf_buffer:
             await self.play(ch, parts[2], interruptible=True)
         digits, used = await self.collect(ch, max_digits, terminators, timeout_ms, timeout_ms)

@@ -88,6 +88,7 @@ class SimChannel:
     played: list[tuple[float, array]] = field(default_factory=list)  # (s after answer, audio)
     dtmf_buffer: list[str] = field(default_factory=list)
     digits_dialed: str = ""
+    prompts_heard: int = 0  # digit-collecting prompts played so far (script.dtmf_on_prompt)
     # execution
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     app_queue: asyncio.Queue[tuple[str, str, str]] = field(default_factory=asyncio.Queue)

@@ -22,12 +22,17 @@ class PatientScript:
     speech_wav: str | None = None  # WAV the patient "says" after answering (recorded LEFT)
     dtmf: list[tuple[float, str]] = field(default_factory=list)  # (seconds after answer, digits)
     hangup_after: float | None = None  # patient hangs up N s after answer (None: 30 s cap)
+    # A patient who listens: for the n-th prompt that collects digits (play_and_get_digits,
+    # read), press ``digits`` ``delay`` seconds after it starts; "" stays silent, "hangup"
+    # hangs up then. Prompts past the end of the list get silence.
+    dtmf_on_prompt: list[tuple[float, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, not {self.outcome!r}")
         self.ring_seconds = max(0.0, float(self.ring_seconds))
         self.dtmf = sorted((float(at), str(digits)) for at, digits in self.dtmf)
+        self.dtmf_on_prompt = [(float(at), str(keys)) for at, keys in self.dtmf_on_prompt]
         if self.hangup_after is not None:
             self.hangup_after = max(0.0, float(self.hangup_after))
 
@@ -44,6 +49,8 @@ def script_from_dict(data: dict[str, Any]) -> PatientScript:
     values = dict(data)
     if "dtmf" in values:
         values["dtmf"] = [(float(at), str(digits)) for at, digits in values["dtmf"]]
+    if "dtmf_on_prompt" in values:
+        values["dtmf_on_prompt"] = [(float(at), str(k)) for at, k in values["dtmf_on_prompt"]]
     return PatientScript(**values)
 
 

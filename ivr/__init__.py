@@ -1,0 +1,1 @@
+"""IVR: automated calls as small flows over FreeSWITCH's outbound event socket."""

@@ -1,0 +1,1 @@
+"""One module per flow; each is a small state machine over a ``Dialog``."""
