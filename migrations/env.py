@@ -35,9 +35,12 @@ def run_migrations_offline():
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave the hand-made expression indexes out of autogenerate's comparison."""
+    """Leave the hand-made indexes and search objects out of autogenerate's comparison."""
+    from callcenter.models.call import TRANSCRIPT_SEARCH_OBJECTS
     from callcenter.models.patient import HAND_MADE_INDEXES
 
+    if name in TRANSCRIPT_SEARCH_OBJECTS:
+        return False
     return not (type_ == "index" and name in HAND_MADE_INDEXES)
 
 

@@ -10,10 +10,13 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from callcenter.extensions import db
+from callcenter.models.call import TRANSCRIPT_SEARCH_OBJECTS
 from callcenter.models.patient import HAND_MADE_INDEXES
 
 
 def include_object(obj, name, type_, reflected, compare_to):
+    if name in TRANSCRIPT_SEARCH_OBJECTS:
+        return False
     return not (type_ == "index" and name in HAND_MADE_INDEXES)
 
 
