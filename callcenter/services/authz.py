@@ -26,6 +26,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({Role.ADMIN}),
     "recordings.play": STAFF,
     "transcripts.read": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
+    "transcripts.search": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
+    "recordings.read": STAFF,
+    "recordings.requeue": STAFF,
     "exports.run": STAFF,
     "profile.read": ALL_ROLES,
     "trunks.manage": frozenset({Role.ADMIN}),
@@ -36,6 +39,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "calls.place": frozenset({Role.AGENT}),
     "presence.self": frozenset({Role.AGENT}),
     "presence.read": STAFF,
+    "wallboard.read": STAFF,
+    "scorecards.read": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
+    "scorecards.write": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
+    "donotcall.manage": STAFF,
 }
 
 
