@@ -66,9 +66,9 @@ def report(
     """Print one figure; with ``at_least``/``at_most`` it is judged against that goal."""
     goal, ok = "", None
     if at_least is not None:
-        goal, ok = f">= {at_least:,.0f}", value >= at_least
+        goal, ok = f">= {at_least:,g}", value >= at_least
     elif at_most is not None:
-        goal, ok = f"< {at_most:,.0f}", value < at_most
+        goal, ok = f"< {at_most:,g}", value < at_most
     result = Result(name, value, unit, goal, ok, detail)
     RESULTS.append(result)
     print(result.line(), flush=True)

@@ -22,6 +22,7 @@ import wave
 from typing import NamedTuple
 
 import numpy as np
+import soxr
 
 with warnings.catch_warnings():
     # pydub imports audioop, deprecated since Python 3.11 (removed in 3.13: needs audioop-lts).
@@ -99,37 +100,22 @@ def _ffmpeg(args: list[str], data: bytes | None, what: str) -> bytes:
 def to_pcm16_mono(segment: AudioSegment, sample_rate: int) -> bytes:
     """Return signed 16-bit little-endian mono PCM at ``sample_rate`` (what ASR models take).
 
-    Resampling goes through ffmpeg's band-limited resampler rather than pydub's audioop
-    ``ratecv``, which interpolates linearly and aliases when downsampling.
+    Resampling uses libsoxr (the ``soxr`` package, high quality, band-limited) in process:
+    pydub's audioop ``ratecv`` interpolates linearly and aliases when downsampling, and an
+    ffmpeg subprocess per channel cost a tenth of a second per call for nothing.
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     segment = segment.set_sample_width(2) if segment.sample_width != 2 else segment
-    if segment.channels == 1 and segment.frame_rate == sample_rate:
+    if segment.channels != 1:
+        segment = segment.set_channels(1)
+    if segment.frame_rate == sample_rate:
         return segment.raw_data
     if not segment.raw_data:
         return b""
-    return _ffmpeg(
-        [
-            "-f",
-            "s16le",
-            "-ar",
-            str(segment.frame_rate),
-            "-ac",
-            str(segment.channels),
-            "-i",
-            "pipe:0",
-            "-ac",
-            "1",
-            "-ar",
-            str(sample_rate),
-            "-f",
-            "s16le",
-            "pipe:1",
-        ],
-        segment.raw_data,
-        f"resampling to {sample_rate} Hz",
-    )
+    samples = np.frombuffer(segment.raw_data, dtype="<i2")
+    resampled = soxr.resample(samples, segment.frame_rate, sample_rate, quality="HQ")
+    return np.asarray(resampled, dtype="<i2").tobytes()
 
 
 def _samples(segment: AudioSegment) -> np.ndarray:

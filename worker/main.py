@@ -43,6 +43,9 @@ def run(queues: tuple[str, ...] = QUEUES, burst: bool = False, with_scheduler: b
     if "recordings" in queues:
         for model in preload_models(app.config):
             logging.getLogger(__name__).info("model loaded once for every job: %s", model)
+        from callcenter.services.transcript_text import tokenizer
+
+        tokenizer()  # jieba's dictionary, for indexing Mandarin transcripts
     jobs = app.extensions["callcenter.jobs"]
     logging.getLogger(__name__).info("worker on queues %s", ", ".join(queues))
     worker = Worker([jobs.queue(name) for name in queues], connection=jobs.connection)
