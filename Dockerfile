@@ -36,6 +36,11 @@ RUN pip install --no-cache-dir . \
     && mkdir -p /data/recordings /data/store /app/instance \
     && chown -R callcenter:callcenter /data /app/instance
 
+# The Vosk models (vosk-model-small-cn-0.22, vosk-model-small-en-us-0.15), fetched and checked
+# against their pinned SHA-256 at build time: a worker never downloads anything at run time.
+ENV MODELS_DIR=/opt/models
+RUN python -c "from recordings.models import download_model; [download_model(lang, '/opt/models') for lang in ('zh', 'en')]"
+
 USER callcenter
 
 EXPOSE 8000

@@ -655,3 +655,14 @@ def test_dockerignore_keeps_local_state_and_tests_out():
     # The image needs the packages and migrations/ (flask db upgrade runs from /app).
     for needed in ("migrations", "callcenter", "worker", "pyproject.toml", "README.md"):
         assert needed not in entries
+
+
+def test_dockerfile_fetches_both_speech_models_at_build_time():
+    from recordings.models import download_model  # the function the build step calls
+
+    text = DOCKERFILE.read_text()
+    runs = [line for line in text.splitlines() if "download_model" in line]
+    assert runs and runs[0].startswith("RUN python -c")
+    assert "('zh', 'en')" in runs[0] and "/opt/models" in runs[0]
+    assert "ENV MODELS_DIR=/opt/models" in text
+    assert callable(download_model)
