@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.models.base import Base, json_type
@@ -16,6 +16,8 @@ class AuditEntry(Base):
     """One entry; ``hash`` = SHA-256(prev_hash || canonical JSON of this entry)."""
 
     __tablename__ = "audit_entries"
+    # "Who accessed this recording / patient": entries by the object they are about.
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(unique=True)

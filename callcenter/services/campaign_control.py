@@ -95,6 +95,15 @@ def progress(session: Session, user: User, campaign_id: int) -> dict:
             CallAttempt.campaign_id == campaign.id, CallAttempt.answered_at.is_not(None)
         )
     )
+    # The rate is over ended calls only (those with a cause), so a live answered call does not
+    # push it past 100%.
+    answered_and_ended = session.scalar(
+        select(func.count()).where(
+            CallAttempt.campaign_id == campaign.id,
+            CallAttempt.answered_at.is_not(None),
+            CallAttempt.hangup_cause.is_not(None),
+        )
+    )
     total_calls = sum(by_cause.values())
     return {
         "campaign_id": campaign.id,
@@ -103,6 +112,6 @@ def progress(session: Session, user: User, campaign_id: int) -> dict:
         "tasks": {str(state): by_state.get(state, 0) for state in TaskState},
         "calls": total_calls,
         "answered": answered,
-        "answer_rate": round(answered / total_calls, 3) if total_calls else None,
+        "answer_rate": round(answered_and_ended / total_calls, 3) if total_calls else None,
         "hangup_causes": by_cause,
     }

@@ -1,4 +1,4 @@
-"""recording pipeline: encryption key id, sizes, stage, language, waveform peaks
+"""recording pipeline: encryption key id, sizes, stage, language, waveform peaks; audit index
 
 Revision ID: 0006
 Revises: 0005
@@ -20,6 +20,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entries_object', ['object_type', 'object_id'], unique=False)
     with op.batch_alter_table('recordings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('key_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('plain_size', sa.BigInteger(), nullable=True))
@@ -31,6 +33,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_entries_object')
     with op.batch_alter_table('recordings', schema=None) as batch_op:
         for column in ('transcribed_at', 'peaks', 'language', 'stage', 'stored_size',
                        'plain_size', 'key_id'):

@@ -315,3 +315,43 @@ def test_admin_manages_users(client, users):
 def test_unknown_api_path_is_json_404(client, users):
     response = client.get("/api/v1/nothing-here", headers=users.headers("admin"))
     assert response.status_code == 404 and response.json["error_id"] == "not-found"
+
+
+def test_trunk_api_creates_and_refuses_a_dial_string_without_the_number(client, users):
+    made = client.post(
+        "/api/v1/trunks",
+        json={"name": "pstn", "dial_string": "sofia/gateway/pstn/{number}"},
+        headers=users.headers("admin"),
+    )
+    assert made.status_code == 201, made.json
+    bad = client.post(
+        "/api/v1/trunks",
+        json={"name": "broken", "dial_string": "sofia/gateway/pstn/"},
+        headers=users.headers("admin"),
+    )
+    assert bad.status_code == 422
+    assert "must contain {number}" in str(bad.json)
+
+
+def test_answer_rate_counts_ended_calls_only(client, users):
+    from callcenter.extensions import db
+    from callcenter.models import CallAttempt, utcnow
+    from tests import factories
+
+    campaign = factories.campaign()
+    now = utcnow()
+    db.session.add_all(
+        [
+            CallAttempt(
+                campaign_id=campaign.id, number="1", answered_at=now, hangup_cause="NORMAL_CLEARING"
+            ),
+            CallAttempt(campaign_id=campaign.id, number="2", hangup_cause="USER_BUSY"),
+            CallAttempt(campaign_id=campaign.id, number="3", answered_at=now),  # still up
+        ]
+    )
+    db.session.commit()
+    progress = client.get(
+        f"/api/v1/campaigns/{campaign.id}/progress", headers=users.headers("supervisor")
+    ).json
+    assert progress["answered"] == 2 and progress["calls"] == 2
+    assert progress["answer_rate"] == 0.5

@@ -28,7 +28,7 @@ class TrunkIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     dial_string = fields.String(
         load_default="sofia/gateway/{gateway}/{number}",
-        validate=validate.Regexp(r".*\{number\}.*", error="must contain {number}"),
+        validate=validate.Regexp(r".*\{number\}.*", error="must contain {{number}}"),
     )
     gateway = fields.String(load_default="")
     number_format = fields.Enum(NumberFormat, by_value=True, load_default=NumberFormat.E164)
@@ -44,7 +44,7 @@ class TrunkUpdateIn(Schema):
     """Every field optional and without defaults: a PATCH changes only what it names."""
 
     dial_string = fields.String(
-        validate=validate.Regexp(r".*\{number\}.*", error="must contain {number}")
+        validate=validate.Regexp(r".*\{number\}.*", error="must contain {{number}}")
     )
     gateway = fields.String()
     number_format = fields.Enum(NumberFormat, by_value=True)
