@@ -120,7 +120,14 @@ class OutboundSession:
             fields["execute_app_arg"] = arg
         # event-lock: apps run one after another, in the order we sent them.
         data = wire.sendmsg(None, "execute", **fields, event_lock="true", Event_UUID=event_uuid)
-        check_reply(await self.request(data))
+        try:
+            check_reply(await self.request(data))
+        except EslError as exc:
+            # The channel went away before its hangup reached us: the same as hung up.
+            if "invalid session id" in str(exc):
+                self.hung_up = True
+                raise SessionHungUp(f"cannot execute {app}: the channel is gone") from exc
+            raise
         if not wait:
             return None
         return await self.wait_execute(event_uuid, timeout)
@@ -204,6 +211,8 @@ class OutboundSession:
         except wire.ProtocolError as exc:
             log.warning("%s: skipped bad event (%s): %r", self._label, exc, exc.raw[:2000])
             return
+        if event.name == "CHANNEL_HANGUP" and event.get("Unique-ID") == self.channel_uuid:
+            self.hung_up = True  # before the disconnect notice: stop sending apps now
         app_uuid = event.get("Application-UUID")
         if event.name == "CHANNEL_EXECUTE_COMPLETE" and app_uuid:
             self._completed[app_uuid] = event

@@ -25,7 +25,17 @@ def test_login_sets_a_hardened_session_cookie(client, users):
 def test_wrong_password_is_refused_and_audited(client, users):
     response = login(client, "agent", "not the password")
     assert response.status_code == 401
-    assert "Wrong username or password" in response.text
+    assert "用户名或密码错误" in response.text  # the default interface language is zh
+    english = client.post(
+        "/login",
+        data={
+            "username": "agent",
+            "password": "nope",
+            "csrf_token": csrf_token_from(response.text),
+        },
+        headers={"Accept-Language": "en"},
+    )
+    assert "Wrong username or password" in english.text
     failed = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "login.failed"))
     assert failed.object_id == "agent"
 

@@ -138,7 +138,7 @@ def test_admin_and_supervisor_can_read_everything_they_should(client, users, wor
 
 def test_qa_pages_for_patients_are_forbidden_and_audited(client, users, world):
     assert login(client, "qa").status_code == 302
-    response = client.get(f"/patients/{world['pa'].id}")
+    response = client.get(f"/patients/{world['pa'].id}", headers={"Accept-Language": "en"})
     assert response.status_code == 403
     assert "Not allowed" in response.get_data(as_text=True)
     assert client.get("/audit").status_code == 403
@@ -159,7 +159,7 @@ def test_only_admin_sees_the_audit_page(client, users, world):
     assert client.get("/audit").status_code == 403
     client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/").text)})
     login(client, "admin")
-    page = client.get("/audit")
+    page = client.get("/audit", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "intact" in page.get_data(as_text=True)
 

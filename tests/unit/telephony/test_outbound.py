@@ -195,21 +195,35 @@ def test_hangup_while_an_execute_waits_raises_session_hung_up():
     assert outcome == "raised"
 
 
-def test_execute_err_reply_raises_esl_error():
-    err = b"Content-Type: command/reply\nReply-Text: -ERR invalid session id [x]\n\n"
+def _execute_answer_refused(reply_text: bytes):
+    err = b"Content-Type: command/reply\nReply-Text: " + reply_text + b"\n\n"
     script = [*SESSION_09[:2], ("C->S", b""), ("S->C", err)]
 
-    async def handler(session: OutboundSession) -> str:
+    async def handler(session: OutboundSession):
         await session.connect()
-        with pytest.raises(EslError) as info:
+        try:
             await session.execute("answer")
-        return info.value.reply
+        except EslError as exc:
+            return exc, session.hung_up
+        return None, session.hung_up
 
-    outcome, received = run(session_with(script, handler))
-    assert outcome == "-ERR invalid session id [x]"
+    return run(session_with(script, handler))
+
+
+def test_execute_err_reply_raises_esl_error():
+    (error, _hung_up), received = _execute_answer_refused(b"-ERR no such application [x]")
+    assert type(error) is EslError and error.reply == "-ERR no such application [x]"
     line = received[1][0]
     assert line.startswith(b"sendmsg\ncall-command: execute\nexecute-app-name: answer\n")
     assert b"execute-app-arg" not in line and b"event-lock: true\nEvent-UUID: " in line
+
+
+def test_execute_on_a_channel_already_gone_is_a_hang_up():
+    """FreeSWITCH answers -ERR invalid session id when the channel went before its hangup
+    event reached us: the IVR must treat it as the patient hanging up, not as a failure."""
+    (error, hung_up), _ = _execute_answer_refused(b"-ERR invalid session id [x]")
+    assert isinstance(error, SessionHungUp) and "channel is gone" in str(error)
+    assert hung_up
 
 
 def test_a_failing_handler_is_logged_and_the_socket_closed(caplog):
