@@ -1,10 +1,12 @@
 """Transcript search latency with 1,000,000 segments on PostgreSQL, and the ILIKE scan it beats.
 
 50,000 calls of 20 segments (70% Mandarin, 25% English, 5% code-switched) are streamed in with
-COPY, the GIN index is built once after the load (as a restore would), then each query type is
-run through ``transcript_search.search`` as a supervisor, audit append and commit included,
-types interleaved. The baseline answers the same page (20 newest matches and the total) with
-``ILIKE '%word%'`` per word. Run with ``python -m bench.bench_transcript_search``.
+COPY (the search table's indexes and foreign keys are built after the load, as a restore would),
+then each query type is run through ``transcript_search.search`` as a supervisor, audit append
+and commit included, types interleaved. A query matching more than 1,000 segments ranks the
+newest 1,000 (the service's ranking window) and reports its total as capped. The baseline
+answers the same page (20 newest matches and the full total) with ``ILIKE '%word%'`` per word.
+Run with ``python -m bench.bench_transcript_search``.
 """
 
 from __future__ import annotations
@@ -84,24 +86,34 @@ def load(rng: random.Random) -> tuple[User, list[int]]:
     )
     db.session.execute(text("SELECT setval('recordings_id_seq', :n)"), {"n": CALLS})
     languages = ["zh"] * 14 + ["en"] * 5 + ["mixed"]
-
-    def segment_rows():
-        seg_id = 0
-        for recording_id in range(1, CALLS + 1):
+    # Segments and their search rows go in together, a chunk of calls at a time (the search
+    # table's foreign key needs the segments first).
+    seg_id = 0
+    for first in range(0, CALLS, 1000):
+        segments, searchable = [], []
+        for index in range(first, min(first + 1000, CALLS)):
+            _, campaign_id, patient_id, agent_id, started_at = calls[index]
             language = rng.choice(languages)
             for row in segments_of_call(rng, language, SEGMENTS_PER_CALL):
                 seg_id += 1
                 speaker, start, end, text_, words, search_text, vector = row
                 lang = "en" if language == "en" else "zh"
-                yield (seg_id, recording_id, speaker, start, end, text_, words, lang,
-                       "vosk", "bench", search_text, vector)  # fmt: skip
-
-    _copy(
-        "transcript_segments",
-        ["id", "recording_id", "speaker", "start_seconds", "end_seconds", "text", "words",
-         "language", "engine", "model", "search_text", "search_vector"],
-        segment_rows(),
-    )  # fmt: skip
+                segments.append((seg_id, index + 1, speaker, start, end, text_, words, lang,
+                                 "vosk", "bench", search_text))  # fmt: skip
+                searchable.append((seg_id, vector, campaign_id, agent_id, patient_id,
+                                   started_at, speaker))  # fmt: skip
+        _copy(
+            "transcript_segments",
+            ["id", "recording_id", "speaker", "start_seconds", "end_seconds", "text", "words",
+             "language", "engine", "model", "search_text"],
+            segments,
+        )  # fmt: skip
+        _copy(
+            "transcript_search",
+            ["segment_id", "search_vector", "campaign_id", "agent_id", "patient_id",
+             "started_at", "speaker"],
+            searchable,
+        )  # fmt: skip
     tag = db.session.scalar(
         text("INSERT INTO tags (name, colour, source, created_at) "
              "VALUES ('高血压', '#ff0000', 'manual', now()) RETURNING id")
@@ -114,14 +126,31 @@ def load(rng: random.Random) -> tuple[User, list[int]]:
     return supervisor, [c.id for c in campaigns]
 
 
-def build_index() -> None:
-    """Build the GIN index after the load, as a restore would; update stats."""
-    db.session.execute(text("DROP INDEX IF EXISTS ix_transcript_segments_search_vector"))
+def drop_search_indexes() -> list[str]:
+    """Drop the search table's indexes and foreign keys before the load; return their DDL."""
+    rows = db.session.execute(
+        text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+             "WHERE conrelid = 'transcript_search'::regclass AND contype = 'f'")
+    ).all()  # fmt: skip
+    ddl = [f"ALTER TABLE transcript_search ADD CONSTRAINT {n} {d}" for n, d in rows]
+    for name, _ in rows:
+        db.session.execute(text(f"ALTER TABLE transcript_search DROP CONSTRAINT {name}"))
+    indexes = db.session.execute(
+        text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'transcript_search' "
+             "AND indexname <> 'pk_transcript_search'")
+    ).all()  # fmt: skip
+    for name, definition in indexes:
+        db.session.execute(text(f"DROP INDEX {name}"))
+        ddl.insert(0, definition)
+    db.session.commit()
+    return ddl
+
+
+def build_indexes(ddl: list[str]) -> None:
+    """Build the indexes and foreign keys after the load, as a restore would; update stats."""
     db.session.execute(text("SET maintenance_work_mem = '512MB'"))
-    db.session.execute(
-        text("CREATE INDEX ix_transcript_segments_search_vector "
-             "ON transcript_segments USING gin (search_vector)")
-    )  # fmt: skip
+    for statement in ddl:
+        db.session.execute(text(statement))
     db.session.commit()
     raw = db.engine.raw_connection()
     try:
@@ -147,9 +176,10 @@ def time_search(supervisor: User, campaign_ids: list[int]) -> dict[str, list[flo
             db.session.commit()
             if round_ >= 5:  # warm-up rounds are not counted
                 samples[kind].append((time.perf_counter() - started) * 1000)
-                hits[kind].append(result.total)
+                hits[kind].append(result.total_capped)
     for kind in QUERY_TYPES:
-        note(f"{kind}: median {median(hits[kind]):,.0f} matching segments per query")
+        share = sum(hits[kind]) / len(hits[kind])
+        note(f"{kind}: {share:.0%} of queries matched more than 1,000 segments (window ranked)")
     return samples
 
 
@@ -185,17 +215,20 @@ def main() -> None:
     print(f"== transcript search: {CALLS * SEGMENTS_PER_CALL:,} segments", flush=True)
     rng = random.Random(11)
     with bench_app():
+        ddl = drop_search_indexes()
         started = time.perf_counter()
         supervisor, campaign_ids = load(rng)
         loaded = time.perf_counter() - started
-        build_index()
+        build_indexes(ddl)
         indexed = time.perf_counter() - started - loaded
         report("segments loaded (COPY)", CALLS * SEGMENTS_PER_CALL / loaded, "rows/s",
                detail=f"{loaded:.0f} s load, {indexed:.0f} s index + VACUUM ANALYZE")  # fmt: skip
-        size = db.session.scalar(
-            text("SELECT pg_size_pretty(pg_total_relation_size('transcript_segments'))")
-        )
-        note(f"transcript_segments with indexes: {size}")
+        for table_ in ("transcript_segments", "transcript_search"):
+            size = db.session.scalar(
+                text("SELECT pg_size_pretty(pg_total_relation_size(:t))"), {"t": table_}
+            )
+            note(f"{table_} with indexes: {size}")
+        note(f"load average before the searches: {os.getloadavg()[0]:.1f} (2 cores)")
         supervisor = db.session.scalar(select(User).where(User.id == supervisor.id))
         fts = time_search(supervisor, campaign_ids)
         ilike = time_ilike(campaign_ids)

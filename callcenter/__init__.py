@@ -19,6 +19,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     from callcenter.jobs import JobQueue
     from callcenter.telephony.commands import CommandBus
     from callcenter.web import register_web
+    from callcenter.web.i18n import init_i18n
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(load_config())
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
         raise TypeError(f"unknown overrides: {sorted(overrides)}")
 
     register_web(app)
+    init_i18n(app)
     cli.register(app)
     if not app.debug and app.config["APP_ENV"] != "test":
         logging.basicConfig(

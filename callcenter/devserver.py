@@ -72,6 +72,22 @@ def start_redis(url: str, children: list[subprocess.Popen]) -> None:
     sys.exit("Redis did not start")
 
 
+def speech_models(env: dict[str, str]) -> None:
+    """English is transcribed offline with the packaged whisper model unless told otherwise;
+    Mandarin needs a Vosk model, which only a download brings: say how to get it."""
+    from recordings.models import ModelMissing, model_path_for
+    from recordings.transcribe import engine_for
+
+    env.setdefault("TRANSCRIBE_ENGINE", "zh=vosk,en=whisper")
+    config = {**load_config(), **{k: v for k, v in env.items() if k.startswith(("VOSK", "WHI"))}}
+    for language in ("zh", "en"):
+        engine = engine_for(env["TRANSCRIBE_ENGINE"], language)
+        try:
+            log(f"{language} transcripts: {engine} {model_path_for(engine, language, config)}")
+        except ModelMissing as exc:
+            log(f"{language} calls will be stored but not transcribed: {exc}")
+
+
 def flask(*args: str) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "callcenter", *args]
 
@@ -114,6 +130,7 @@ def main() -> None:
     simulator += ["--time-scale", os.environ.get("SIMULATOR_TIME_SCALE", "1")]
     children.append(subprocess.Popen(simulator, env=env))
     env.setdefault("ESL_NODES", f"fs1=esl://:ClueCon@127.0.0.1:{esl_port}")
+    speech_models(env)
     children.append(subprocess.Popen(flask("telephony", "run"), env=env))
     children.append(subprocess.Popen(flask("worker", "run"), env=env))
     children.append(

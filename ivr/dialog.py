@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from callcenter.models.ivr import IvrFlow, IvrOutcome
-from callcenter.telephony.outbound import OutboundSession
+from callcenter.telephony.outbound import OutboundSession, SessionHungUp
 from ivr import texts
 from ivr.prompts import PromptLibrary
 
@@ -102,9 +103,11 @@ class Dialog:
         return template.format(**values) if values else template
 
     async def prompt(self, key: str, **values) -> str:
-        """The file for a prompt: the campaign's uploaded audio wins over speech synthesis."""
+        """The file for a prompt: the campaign's uploaded audio wins over speech synthesis (a
+        recording says the clinic's name itself; prompts that change per call cannot be
+        uploaded)."""
         audio = self.ctx.prompt_audio.get(key)
-        if audio and not values:
+        if audio:
             return self.prompts.uploaded(audio)
         return await self.prompts.speak(self.text(key, **values), self.ctx.language)
 
@@ -113,9 +116,13 @@ class Dialog:
 
     async def play(self, *files: str) -> None:
         await self.session.execute("playback", _joined(files))
+        if self.session.hung_up:  # the playback ended because the patient hung up
+            raise SessionHungUp(f"hung up during {self.step}")
 
     async def goodbye(self, key: str) -> None:
-        await self.play(await self.prompt(key))
+        """The last words; a patient who hangs up during them has already decided."""
+        with suppress(SessionHungUp):
+            await self.play(await self.prompt(key))
 
     # --- keys --------------------------------------------------------------------------
 

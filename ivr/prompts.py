@@ -112,6 +112,9 @@ class PromptLibrary:
         self.store = store
         self.engine = engine or EspeakTts()
         self._pending: dict[str, asyncio.Future[str]] = {}
+        # Names known to be in the store: no file-system call on the event loop per prompt.
+        # Prompt files are only ever added (names are content hashes), so the set stays true.
+        self._known: set[str] = set()
 
     def uploaded(self, audio_key: str) -> str:
         if not self.store.exists(audio_key):
@@ -121,7 +124,8 @@ class PromptLibrary:
     async def speak(self, text: str, language: str) -> str:
         """The path of ``text`` spoken in ``language``, synthesized on first use."""
         name = tts_name(self.engine, text, language)
-        if self.store.exists(name):
+        if name in self._known or self.store.exists(name):
+            self._known.add(name)
             return self.store.path(name)
         pending = self._pending.get(name)
         if pending is None:  # the first caller synthesizes; the others await the same future
@@ -133,6 +137,7 @@ class PromptLibrary:
     async def _synthesize(self, name: str, text: str, language: str) -> str:
         data = await self.engine.synthesize(text, language)
         path = await asyncio.to_thread(self.store.put, name, data)
+        self._known.add(name)
         log.info("synthesized prompt %s (%s, %s bytes)", name, language, len(data))
         return path
 

@@ -29,7 +29,7 @@ from callcenter.models.ivr import (
 )
 from callcenter.services import ivr_results
 from callcenter.telephony import wire
-from callcenter.telephony.actions import Action, Originate
+from callcenter.telephony.actions import Action, Hangup, Originate
 from callcenter.telephony.esl import check_reply
 from callcenter.telephony.outbound import OutboundSession, SessionHungUp, serve
 from ivr.dialog import CallContext, Dialog, FlowEnded, FlowResult
@@ -201,11 +201,26 @@ class IvrServer:
                 return False
             await asyncio.sleep(self.poll_seconds)
         await self.send(originate)
-        try:
-            await dialog.session.next_event("CHANNEL_BRIDGE", timeout=AGENT_ANSWER_SECONDS)
-        except TimeoutError:
-            return False
-        return True
+        return await self._agent_joins(dialog, originate)
+
+    async def _agent_joins(self, dialog: Dialog, agent_leg: Originate) -> bool:
+        """Wait for the bridge; False once the controller let the agent's leg go (it did not
+        answer) or it rang too long (then it is hung up here)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AGENT_ANSWER_SECONDS
+        while loop.time() < deadline:
+            try:
+                await dialog.session.next_event("CHANNEL_BRIDGE", timeout=self.poll_seconds)
+                return True
+            except TimeoutError:
+                pass
+            if dialog.session.hung_up:
+                raise SessionHungUp("the patient hung up while waiting for an agent")
+            ringing = await self.in_db(ivr_results.agent_leg_is, dialog.ctx.call_id, agent_leg.uuid)
+            if not ringing:
+                return False
+        await self.send(Hangup(agent_leg.node, agent_leg.uuid))
+        return False
 
 
 async def run_flow(dialog: Dialog) -> FlowResult:

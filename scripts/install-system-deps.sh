@@ -4,6 +4,10 @@ set -euo pipefail
 needed=()
 command -v ffmpeg >/dev/null || needed+=(ffmpeg)
 command -v espeak-ng >/dev/null || needed+=(espeak-ng)
+# The browser tests drive Debian's chromium (never a downloaded browser).
+command -v chromium >/dev/null || needed+=(chromium)
+# A CJK font, so the browser tests' screenshots of the Chinese interface are legible.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || needed+=(fonts-wqy-microhei)
 # Only to validate docker-compose.yml in the tests (`config` needs no Docker engine).
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || needed+=(docker-compose)
 [ ${#needed[@]} -eq 0 ] && exit 0

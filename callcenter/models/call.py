@@ -143,13 +143,18 @@ class TranscriptSegment(Base):
     search_text: Mapped[str | None] = mapped_column(Text)
 
 
-# Search index objects the migration makes by hand: on PostgreSQL a tsvector column with a GIN
-# index, on SQLite an FTS5 table (and its shadow tables). Alembic can represent neither, so
-# autogenerate leaves them alone (see migrations/env.py).
+# Search index objects the migration makes by hand: on PostgreSQL a narrow table of tsvectors
+# with the call's filter columns (services/transcripts.py writes it, services/transcript_search.py
+# reads it), on SQLite an FTS5 table (and its shadow tables). Alembic can represent neither a
+# tsvector nor FTS5, so autogenerate leaves them alone (see migrations/env.py).
 TRANSCRIPT_SEARCH_OBJECTS = frozenset(
     {
-        "search_vector",
-        "ix_transcript_segments_search_vector",
+        "transcript_search",
+        "ix_transcript_search_vector",
+        "ix_transcript_search_campaign",
+        "ix_transcript_search_agent",
+        "ix_transcript_search_patient",
+        "ix_transcript_search_started",
         "transcript_fts",
         "transcript_fts_data",
         "transcript_fts_idx",

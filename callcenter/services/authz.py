@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "scorecards.read": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
     "scorecards.write": frozenset({Role.QA, Role.SUPERVISOR, Role.ADMIN}),
     "donotcall.manage": STAFF,
+    "ivr.manage": STAFF,
+    "ivr.reports": STAFF,
 }
 
 

@@ -42,6 +42,7 @@ from callcenter.models import (
     User,
     utcnow,
 )
+from callcenter.models.ivr import IvrAppointment, IvrCampaignSettings, IvrFlow
 from callcenter.services import accounts, audit, phones, tags
 from callcenter.services import indicators as ind
 from callcenter.services.demo_data import (
@@ -382,4 +383,24 @@ def _add_campaigns(
         ))  # fmt: skip
     session.add_all(tasks)
     session.flush()
+    _add_reminders(session, exam, [t for t in tasks if t.campaign_id == exam.id], people)
     return [bp, exam], len(tasks)
+
+
+def _add_reminders(
+    session: Session, campaign: Campaign, tasks: list[FollowUpTask], people: list[Person]
+) -> None:
+    """Make the IVR campaign an appointment reminder: each task gets a morning appointment in
+    the patient's own timezone, one to three days ahead, on half-hour slots (so the spoken
+    sentences repeat and the prompt cache helps)."""
+    session.add(IvrCampaignSettings(campaign_id=campaign.id, flow=IvrFlow.REMINDER))
+    by_id = {person.patient.id: person.patient for person in people}
+    for index, task in enumerate(tasks):
+        patient = by_id[task.patient_id]
+        zone = ZoneInfo(patient.timezone)
+        day = datetime.now(zone).date() + timedelta(days=1 + index % 3)
+        slot = time(8 + index % 4, 30 * (index // 4 % 2))
+        starts = datetime.combine(day, slot, zone).astimezone(UTC)
+        place = _text(("门诊楼二层体检中心", "the check-up clinic, second floor"), patient)
+        session.add(IvrAppointment(task_id=task.id, starts_at=starts, place=place))
+    session.flush()

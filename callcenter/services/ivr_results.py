@@ -251,3 +251,10 @@ def reserve_agent(
             call.agent_leg_id = str(uuid.uuid4())
             return make_originate(call)
     return None
+
+
+def agent_leg_is(session: Session, call_id: str, leg_id: str) -> bool:
+    """Whether ``leg_id`` is still the call's agent leg (the controller clears it on failure)."""
+    return (
+        session.scalar(select(CallAttempt.agent_leg_id).where(CallAttempt.id == call_id)) == leg_id
+    )

@@ -1,8 +1,16 @@
 """Search transcripts for QA: ranked segments with a highlighted snippet and a time to jump to.
 
-PostgreSQL matches the segments' tsvector (GIN index) and ranks with ts_rank; SQLite matches the
-FTS5 table and ranks with bm25. Both get their query text from ``transcript_text.parse_query``,
-which only ever emits quoted words, so no input can become database syntax.
+PostgreSQL matches the tsvectors of the narrow ``transcript_search`` table (GIN index) and ranks
+with ts_rank; SQLite matches the FTS5 table and ranks with bm25. Both get their query text from
+``transcript_text.parse_query``, which only ever emits quoted words, so no input can become
+database syntax.
+
+Ranking window: counting and ranking every match of a common word (100,000 of a million
+segments) costs far more than the page shown, so a search takes the newest ``RANK_WINDOW``
+matches (highest segment id: the most recently transcribed) and ranks those; on PostgreSQL
+``transcript_candidates`` finds them without reading the older matches. When more match,
+``total`` stops at ``COUNT_CAP`` and ``total_capped`` says so; the pages (at most ``MAX_PAGE``)
+cover exactly the window. A query that matches fewer segments is ranked and counted in full.
 """
 
 from __future__ import annotations
@@ -11,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, column, func, literal_column, select, table
-from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from callcenter.errors import InvalidInput
@@ -24,7 +31,7 @@ from callcenter.models import (
     TranscriptSegment,
     User,
 )
-from callcenter.services import audit, authz
+from callcenter.services import audit, authz, transcript_candidates
 from callcenter.services.masking import mask_identifiers
 from callcenter.services.transcript_text import (
     Query,
@@ -35,6 +42,8 @@ from callcenter.services.transcript_text import (
 
 PER_PAGE = 20
 MAX_PAGE = 50  # 1,000 results: nobody reviews more; refine the query instead
+COUNT_CAP = PER_PAGE * MAX_PAGE  # counting stops here ("more than 1,000")
+RANK_WINDOW = COUNT_CAP  # when more match, the newest this many are ranked: every page is in it
 MAX_QUERY_CHARS = 500
 EMPTY_QUERY_MESSAGE = "the query has no words to search for (quotes and operators are ignored)"
 
@@ -79,6 +88,8 @@ class SearchResult:
     query: Query
     message: str = ""
     terms: list[str] = field(default_factory=list)
+    total_capped: bool = False  # more than ``total`` matched; only the newest were ranked
+    ranking_window: int = RANK_WINDOW
 
 
 def search(
@@ -102,9 +113,9 @@ def search(
         message = "phone and ID numbers are not searchable for your role; they were left out"
     if parsed.empty:
         message = message or EMPTY_QUERY_MESSAGE
-        hits, total = [], 0
+        hits, total, capped = [], 0, False
     else:
-        hits, total = _run(session, parsed, filters, page, masked)
+        hits, total, capped = _run(session, parsed, filters, page, masked)
     audit.append(
         session,
         audit.Actor.of(user),
@@ -116,59 +127,59 @@ def search(
             "filters": filters.as_details(),
             "page": page,
             "results": total,
+            "results_capped": capped,
         },
     )
-    return SearchResult(hits, total, page, PER_PAGE, parsed, message, parsed.tokens)
+    return SearchResult(
+        hits, total, page, PER_PAGE, parsed, message, parsed.tokens, capped, RANK_WINDOW
+    )
 
 
 def _run(session: Session, parsed: Query, filters: Filters, page: int, masked: bool):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        vector = literal_column("transcript_segments.search_vector")
-        tsquery = bindparam("tsquery", parsed.tsquery()).cast(TSQUERY)
-        rank = func.ts_rank(vector, tsquery)
-        query = select(TranscriptSegment.id, rank.label("rank")).where(vector.op("@@")(tsquery))
-        order = rank.desc()
+    window = RANK_WINDOW
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = parsed.tsquery()
+        newest = transcript_candidates.newest_matches(session, tsquery, filters, window + 1)
+        ranked = transcript_candidates.ranks(session, tsquery, newest[:window])
     else:
-        fts_table = table("transcript_fts", column("rowid"))
-        fts = literal_column("transcript_fts")
-        # bm25 only works in a plain scan of the FTS table, so rank there (materialized, never
-        # flattened into the join); lower is better, words weigh more than the words inside.
-        matches = (
-            select(fts_table.c.rowid.label("id"), func.bm25(fts, 1.0, 0.5).label("score"))
-            .where(fts.op("MATCH")(bindparam("fts", parsed.fts5())))
-            .cte("fts_matches")
-            .prefix_with("MATERIALIZED")
-        )
-        rank = matches.c.score
-        query = select(TranscriptSegment.id, (-rank).label("rank")).join_from(
-            matches, TranscriptSegment, TranscriptSegment.id == matches.c.id
-        )
-        order = rank.asc()
+        newest = _sqlite_newest(session, parsed, filters, window + 1)
+        ranked = newest[:window]
+    capped = len(newest) > window
+    # Best first; ties: the newer segment first.
+    ranked.sort(key=lambda pair: (-pair[1], -pair[0]))
+    start = (page - 1) * PER_PAGE
+    shown = ranked[start : start + PER_PAGE]
+    total = min(len(newest), COUNT_CAP)
+    return _hits(session, shown, parsed, masked), total, capped
+
+
+def _sqlite_newest(session: Session, parsed: Query, filters: Filters, want: int):
+    """Return (segment id, -bm25) of the newest ``want`` matches, newest first."""
+    fts_table = table("transcript_fts", column("rowid"))
+    fts = literal_column("transcript_fts")
+    # bm25 only works in a plain scan of the FTS table, so score there (materialized, never
+    # flattened into the join); lower is better, words weigh more than the words inside.
+    matches = (
+        select(fts_table.c.rowid.label("id"), func.bm25(fts, 1.0, 0.5).label("score"))
+        .where(fts.op("MATCH")(bindparam("fts", parsed.fts5())))
+        .cte("fts_matches")
+        .prefix_with("MATERIALIZED")
+    )
+    query = (
+        select(TranscriptSegment.id, matches.c.score)
+        .join_from(matches, TranscriptSegment, TranscriptSegment.id == matches.c.id)
+        .join(Recording, Recording.id == TranscriptSegment.recording_id)
+        .join(CallAttempt, CallAttempt.id == Recording.call_attempt_id)
+    )
     query = _filtered(query, filters)
-    total_col = func.count().over().label("total")
-    rows = session.execute(
-        query.add_columns(total_col)
-        .order_by(order, TranscriptSegment.id.desc())  # ties: the newer segment first
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    total = rows[0].total if rows else 0
-    if not rows and page > 1:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-    return _hits(session, rows, parsed, masked), total
+    rows = session.execute(query.order_by(TranscriptSegment.id.desc()).limit(want)).all()
+    return [(row.id, -float(row.score)) for row in rows]
 
 
 def _filtered(query: Select, filters: Filters) -> Select:
+    """Apply the filters to a query joined to its recording and call (SQLite's path)."""
     if filters.speaker is not None:
         query = query.where(TranscriptSegment.speaker == filters.speaker)
-    call_filters = (filters.campaign_id, filters.agent_id, filters.patient_id,
-                    filters.started_from, filters.started_to, filters.tag)  # fmt: skip
-    if all(value is None for value in call_filters):
-        return query  # a common word matches 100,000s of segments: join only when filtering
-    query = query.join(Recording, Recording.id == TranscriptSegment.recording_id).join(
-        CallAttempt, CallAttempt.id == Recording.call_attempt_id
-    )
     if filters.campaign_id is not None:
         query = query.where(CallAttempt.campaign_id == filters.campaign_id)
     if filters.agent_id is not None:
@@ -192,7 +203,7 @@ def _filtered(query: Select, filters: Filters) -> Select:
 def _hits(session: Session, rows, parsed: Query, masked: bool) -> list[Hit]:
     if not rows:
         return []
-    ids = [row.id for row in rows]
+    ids = [segment_id for segment_id, _ in rows]
     loaded = session.execute(
         select(TranscriptSegment, Recording, CallAttempt)
         .join(Recording, Recording.id == TranscriptSegment.recording_id)
@@ -202,8 +213,8 @@ def _hits(session: Session, rows, parsed: Query, masked: bool) -> list[Hit]:
     by_id = {segment.id: (segment, recording, call) for segment, recording, call in loaded}
     tokens = parsed.tokens
     hits = []
-    for row in rows:
-        segment, recording, call = by_id[row.id]
+    for segment_id, rank in rows:
+        segment, recording, call = by_id[segment_id]
         text = mask_identifiers(segment.text) if masked else segment.text
         hits.append(
             Hit(
@@ -220,7 +231,7 @@ def _hits(session: Session, rows, parsed: Query, masked: bool) -> list[Hit]:
                 offset_seconds=first_match_offset(
                     segment.words or [], tokens, segment.start_seconds
                 ),
-                rank=float(row.rank),
+                rank=rank,
                 snippet=highlight(text, tokens),
             )
         )

@@ -18,8 +18,20 @@ from callcenter.services import audit, authz
 from callcenter.services.masking import mask_identifiers
 from callcenter.services.transcript_text import analyze, tsvector_literal
 
-_PG_SET_VECTOR = text(
-    "UPDATE transcript_segments SET search_vector = CAST(:vector AS tsvector) WHERE id = :id"
+# PostgreSQL keeps the vectors in a narrow table with the call's filter columns copied in (a
+# call's campaign, agent, patient and start are settled before its recording is indexed);
+# deleting a segment deletes its row (foreign key, ON DELETE CASCADE).
+_PG_UPSERT_VECTOR = text(
+    "INSERT INTO transcript_search (segment_id, search_vector, campaign_id, agent_id, patient_id,"
+    " started_at, speaker)"
+    " SELECT s.id, CAST(:vector AS tsvector), c.campaign_id, c.agent_id, c.patient_id,"
+    " c.started_at, s.speaker"
+    " FROM transcript_segments s JOIN recordings r ON r.id = s.recording_id"
+    " JOIN call_attempts c ON c.id = r.call_attempt_id WHERE s.id = :id"
+    " ON CONFLICT (segment_id) DO UPDATE SET search_vector = EXCLUDED.search_vector,"
+    " campaign_id = EXCLUDED.campaign_id, agent_id = EXCLUDED.agent_id,"
+    " patient_id = EXCLUDED.patient_id, started_at = EXCLUDED.started_at,"
+    " speaker = EXCLUDED.speaker"
 )
 _FTS_DELETE = text("DELETE FROM transcript_fts WHERE rowid = :id")
 _FTS_INSERT = text(
@@ -47,7 +59,7 @@ def index_segments(session: Session, recording_id: int) -> int:
         entries.append({"id": segment.id, "body": segment.search_text, "subwords": subwords})
     if dialect == "postgresql":
         if vectors:
-            session.execute(_PG_SET_VECTOR, vectors)
+            session.execute(_PG_UPSERT_VECTOR, vectors)
     else:
         if entries:
             session.execute(_FTS_DELETE, [{"id": e["id"]} for e in entries])

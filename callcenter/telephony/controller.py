@@ -285,9 +285,11 @@ class CallController:
         cause = event.get("Hangup-Cause") or "NORMAL_CLEARING"
         billsec = _int(event.variable("billsec"))
         if leg.is_agent_leg:
-            if leg.call.status is not CallStatus.ENDED and leg.call.answered_at is not None:
-                return [Hangup(leg.call.node, leg.call.id)]  # the agent hung up: end the call
-            return self._agent_leg_failed(leg.call, cause)
+            call = leg.call
+            live = call.status is not CallStatus.ENDED and call.answered_at is not None
+            if live and not self._ivr_holds(call):
+                return [Hangup(call.node, call.id)]  # the agent hung up: end the call
+            return self._agent_leg_failed(call, cause)
         return self.finish(leg.call, cause, billsec)
 
     def on_record_stop(self, node: str, event: Event) -> list[Action]:
@@ -392,7 +394,9 @@ class CallController:
         if call.status is CallStatus.ENDED:
             return []
         actions = []
-        if call.answered_at is not None:
+        if call.answered_at is not None and self._ivr_holds(call):
+            call.agent_leg_id = None  # the IVR sees the agent gone, tells the patient, calls back
+        elif call.answered_at is not None:
             actions.append(Hangup(call.node, call.id))
         elif call.status is CallStatus.QUEUED:  # click-to-call never reached the patient
             actions += self.finish(call, f"AGENT_{cause}")
@@ -402,6 +406,13 @@ class CallController:
         return actions
 
     # --- helpers -------------------------------------------------------------------------
+
+    def _ivr_holds(self, call: CallAttempt) -> bool:
+        """An IVR call that no agent has joined yet: the IVR still talks to the patient."""
+        if call.bridged_at is not None or not call.campaign_id:
+            return False
+        campaign = self.session().get(Campaign, call.campaign_id)
+        return campaign is not None and campaign.kind is CampaignKind.IVR
 
     def _task(self, call: CallAttempt) -> FollowUpTask | None:
         return self.session().get(FollowUpTask, call.task_id) if call.task_id else None

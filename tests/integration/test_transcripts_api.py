@@ -33,7 +33,13 @@ def test_search_returns_ranked_highlighted_hits(client, users, corpus):
     )
     assert response.status_code == 200, response.json
     body = response.json
-    assert body["meta"] == {"page": 1, "per_page": 20, "total": 1}
+    assert body["meta"] == {
+        "page": 1,
+        "per_page": 20,
+        "total": 1,
+        "total_capped": False,
+        "ranking_window": 1000,
+    }
     assert body["terms"] == ["降压药"]
     hit = body["items"][0]
     assert hit["snippet"] == "请按时服用<mark>降压药</mark>"

@@ -2,6 +2,7 @@
 
 from callcenter.web.api.campaigns import blp as campaigns_blp
 from callcenter.web.api.imports import blp as imports_blp
+from callcenter.web.api.ivr import blp as ivr_blp
 from callcenter.web.api.patients import blp as patients_blp
 from callcenter.web.api.recording_audio import blp as recording_audio_blp
 from callcenter.web.api.tags import blp as tags_blp
@@ -18,4 +19,5 @@ API_BLUEPRINTS = (
     telephony_blp,
     transcripts_blp,
     recording_audio_blp,
+    ivr_blp,
 )

@@ -82,6 +82,19 @@ class SearchMeta(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+    total_capped = fields.Boolean(
+        metadata={
+            "description": "true when more than `total` segments matched: counting stopped "
+            "there and only the newest `ranking_window` matches were ranked"
+        }
+    )
+    ranking_window = fields.Integer(
+        metadata={
+            "description": "when more segments match, the newest this many (the most recently "
+            "transcribed) are ranked and paged; refine the query or filter by date to reach "
+            "older calls"
+        }
+    )
 
 
 class SearchPage(Schema):
@@ -147,7 +160,11 @@ def _moment(value, *, end: bool) -> datetime | None:
 @blp.response(200, SearchPage)
 @requires("transcripts.search")
 def search_transcripts(args):
-    """Find spoken words or "quoted phrases"; every search goes into the audit ledger."""
+    """Find spoken words or "quoted phrases"; every search goes into the audit ledger.
+
+    Hits are ranked best first. When more than ``ranking_window`` segments match, only the
+    newest that many (most recently transcribed) are ranked and paged, and ``total_capped`` is true.
+    """
     filters = transcript_search.Filters(
         campaign_id=args["campaign_id"],
         agent_id=args["agent_id"],
@@ -161,7 +178,13 @@ def search_transcripts(args):
     db.session.commit()
     return {
         "items": result.hits,
-        "meta": {"page": result.page, "per_page": result.per_page, "total": result.total},
+        "meta": {
+            "page": result.page,
+            "per_page": result.per_page,
+            "total": result.total,
+            "total_capped": result.total_capped,
+            "ranking_window": result.ranking_window,
+        },
         "terms": result.terms,
         "message": result.message,
     }

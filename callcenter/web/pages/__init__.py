@@ -1,7 +1,19 @@
-"""Server-rendered pages: sign-in, home, patients."""
+"""Server-rendered pages: sign-in, home, patients, the agent desk and its event stream,
+supervisor, QA and admin pages, campaign reports."""
 
 from flask import Blueprint
 
 pages = Blueprint("pages", __name__)
 
-from callcenter.web.pages import auth, home, patients  # noqa: E402,F401
+# The modules register their routes on ``pages`` when imported.
+from callcenter.web.pages import (  # noqa: E402,F401
+    admin,
+    auth,
+    campaign_report,
+    desk,
+    events,
+    home,
+    patients,
+    qa,
+    supervisor,
+)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -17,8 +19,8 @@ from callcenter.web.security import public, requires
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    username = StringField(_l("Username"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
 def _safe_next(target: str | None) -> str:
@@ -45,7 +47,7 @@ def login():
                 form.username.data[:64],
             )
             db.session.commit()
-            flash("Wrong username or password.", "error")
+            flash(_("Wrong username or password."), "error")
             return render_template("login.html", form=form), 401
         login_user(user)
         audit.append(db.session, audit.Actor.of(user), "login", "user", user.id)

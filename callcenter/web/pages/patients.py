@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from callcenter.extensions import db
 from callcenter.models import Observation
-from callcenter.services import audit, patients
+from callcenter.services import audit, authz, desk, ivr_reports, patients
 from callcenter.services.masking import mask_phone
 from callcenter.web.pages import pages
+from callcenter.web.pages.desk import indicator_name
 from callcenter.web.security import current, requires
 
 
@@ -44,6 +45,10 @@ def patient_detail(patient_id: int):
         observations=observations,
         tags=patient.tags,
         mask_phone=mask_phone,
+        indicator_name=indicator_name,
+        record=desk.PatientRecord(patient, None, logs=desk.recent_logs(db.session, patient.id, 20)),
+        can_call=authz.allowed(current(), "calls.place"),
+        ivr_calls=ivr_reports.history_rows(db.session, patient.id, limit=20),
     )
 
 
