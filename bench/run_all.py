@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 
 from bench import (
+    bench_crypto,
     bench_desk,
     bench_dialer,
     bench_esl,
     bench_import,
     bench_ivr,
+    bench_recording_job,
     bench_search,
+    bench_transcribe_engines,
     bench_transcript_search,
 )
 from bench.common import RESULTS
@@ -27,6 +30,9 @@ BENCHES = (
     bench_dialer.main,
     bench_desk.main,
     bench_ivr.main,
+    bench_crypto.main,
+    bench_transcribe_engines.main,
+    bench_recording_job.main,
 )
 
 

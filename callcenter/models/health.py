@@ -45,9 +45,11 @@ class Observation(Base):
 
     @property
     def out_of_range(self) -> bool:
-        return (self.ref_low is not None and self.value < self.ref_low) or (
-            self.ref_high is not None and self.value > self.ref_high
-        )
+        return out_of_range(self.value, self.ref_low, self.ref_high)
+
+
+def out_of_range(value: float, low: float | None, high: float | None) -> bool:
+    return (low is not None and value < low) or (high is not None and value > high)
 
 
 class ExamReport(Base):

@@ -24,6 +24,7 @@ from callcenter.models import (
     TaskState,
     User,
 )
+from callcenter.models.health import out_of_range
 from callcenter.services import audit, calls, indicators, patients
 from callcenter.services.indicators import CATALOG
 
@@ -62,13 +63,30 @@ class LogEntry:
     recording: Recording | None
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One indicator value as the record shows it (the columns of an Observation it needs)."""
+
+    code: str
+    name: str
+    value: float
+    unit: str
+    ref_low: float | None
+    ref_high: float | None
+    taken_at: datetime
+
+    @property
+    def out_of_range(self) -> bool:
+        return out_of_range(self.value, self.ref_low, self.ref_high)
+
+
 @dataclass
 class PatientRecord:
     """A patient's record as the desk and the patient page show it."""
 
     patient: Patient
     age: int | None
-    latest: list[Observation] = field(default_factory=list)
+    latest: list[Reading] = field(default_factory=list)
     trends: dict[str, list[dict]] = field(default_factory=dict)
     conditions: list[Condition] = field(default_factory=list)
     medications: list[Medication] = field(default_factory=list)
@@ -123,16 +141,28 @@ def patient_record(
     """Everything the desk shows about ``patient``; the caller has checked access and audited."""
     record = PatientRecord(patient=patient, age=patients.age(patient))
     since = now - timedelta(days=365 * TREND_YEARS + 3)
-    observations = session.scalars(
-        select(Observation)
-        .where(
-            Observation.patient_id == patient.id,
-            Observation.code.in_(TREND_CODES),
-            Observation.taken_at >= since,
+    # Plain rows, not ORM objects: ten years of five indicators is hundreds of values a pop.
+    observations = [
+        Reading(*row)
+        for row in session.execute(
+            select(
+                Observation.code,
+                Observation.name,
+                Observation.value,
+                Observation.unit,
+                Observation.ref_low,
+                Observation.ref_high,
+                Observation.taken_at,
+            )
+            .where(
+                Observation.patient_id == patient.id,
+                Observation.code.in_(TREND_CODES),
+                Observation.taken_at >= since,
+            )
+            .order_by(Observation.taken_at)
         )
-        .order_by(Observation.taken_at)
-    ).all()
-    latest: dict[str, Observation] = {}
+    ]
+    latest: dict[str, Reading] = {}
     points: dict[str, list[dict]] = {code: [] for code in TREND_CODES}
     for o in observations:
         latest[o.code] = o
@@ -214,26 +244,29 @@ def log_form(session: Session, agent: User, call_id: str) -> LogForm:
 
 
 def screen_pop(session: Session, agent: User, call_id: str, now: datetime) -> ScreenPop:
-    """The pop for one of ``agent``'s calls; the patient read is written to the audit ledger."""
+    """The pop for one of ``agent``'s calls. The caller renders it, then records the read with
+    ``audit_screen_pop`` and commits: the ledger entry locks the ledger's head until the
+    commit, so it comes last and twenty agents' pops at once do not queue behind each other's
+    queries and rendering."""
     call = calls.get(session, agent, call_id)
     if call.patient_id is None:
         raise NotFound(f"call {call_id} has no patient", {"call_id": call_id})
     patient = patients.get_visible(session, agent, call.patient_id)
     campaign = session.get(Campaign, call.campaign_id) if call.campaign_id else None
-    pop = ScreenPop(
+    return ScreenPop(
         call=call,
         campaign=campaign,
         record=patient_record(session, patient, now),
         form=log_form(session, agent, call_id),
     )
-    # The ledger entry last: appending locks the ledger's head until the caller commits, and
-    # twenty agents' pops at once must not queue behind each other's record queries.
+
+
+def audit_screen_pop(session: Session, agent: User, pop: ScreenPop) -> None:
     audit.append(
         session,
         audit.Actor.of(agent),
         "patient.read",
         "patient",
-        patient.id,
-        {"purpose": f"screen_pop:{call.id}"},
+        pop.record.patient.id,
+        {"purpose": f"screen_pop:{pop.call.id}"},
     )
-    return pop

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from callcenter.jobs import RECORDING_JOB, recording_job_timeout
 from callcenter.models import (
     ACTIVE_CALL_STATUSES,
+    AgentState,
     CallAttempt,
     CallStatus,
     Campaign,
@@ -155,7 +156,8 @@ class CallController:
             self.notifier.publish_many(self._notices)
 
     def _preload(self, events) -> None:
-        """Load the calls these events name, with their tasks and campaigns, in three queries."""
+        """Load the calls these events name, with their tasks, campaigns and agents' states, in
+        four queries."""
         uuids = set()
         for event in events:
             uuids.update((event.uuid, event.get("Job-UUID"), event.get("Other-Leg-Unique-ID")))
@@ -171,13 +173,15 @@ class CallController:
             self._legs[call.id] = Leg(call, False)
             if call.agent_leg_id:
                 self._legs[call.agent_leg_id] = Leg(call, True)
-        for model, ids in (
-            (FollowUpTask, {c.task_id for c in calls if c.task_id}),
-            (Campaign, {c.campaign_id for c in calls if c.campaign_id}),
+        for column, ids in (
+            (FollowUpTask.id, {c.task_id for c in calls if c.task_id}),
+            (Campaign.id, {c.campaign_id for c in calls if c.campaign_id}),
+            (AgentState.user_id, {c.agent_id for c in calls if c.agent_id}),
         ):
             if ids:  # into the identity map, where session.get() finds them without SQL; the
                 # identity map holds objects weakly, so the batch keeps them alive
-                self._kept += session.scalars(select(model).where(model.id.in_(ids))).all()
+                model = column.class_
+                self._kept += session.scalars(select(model).where(column.in_(ids))).all()
 
     def _leg(self, uuid: str | None) -> Leg | None:
         if not uuid:

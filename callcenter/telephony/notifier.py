@@ -1,4 +1,5 @@
-"""Publishes what happened to calls: Redis pub/sub (global and per agent) and a capped stream.
+"""Publishes what happened to calls: Redis pub/sub (global and per agent) and capped streams
+(global, and one per agent for the desks' event streams).
 
 Channel names live here only, so the web's SSE endpoint and the daemon cannot disagree.
 """
@@ -18,8 +19,17 @@ EVENT_LOG = "callcenter:calls:log"
 EVENT_LOG_LENGTH = 10_000
 
 
+AGENT_LOG_LENGTH = 1_000
+
+
 def agent_channel(agent_id: int) -> str:
     return f"callcenter:agent:{agent_id}"
+
+
+def agent_log(agent_id: int) -> str:
+    """The agent's own capped stream: their desk's event stream blocks on it alone, instead of
+    waking for every call of every agent."""
+    return f"callcenter:agent:{agent_id}:log"
 
 
 class CallNotifier:
@@ -40,6 +50,12 @@ class CallNotifier:
             pipe.publish(GLOBAL_CHANNEL, data)
             if message["agent_id"] is not None:
                 pipe.publish(agent_channel(message["agent_id"]), data)
+                pipe.xadd(
+                    agent_log(message["agent_id"]),
+                    {"event": data},
+                    maxlen=AGENT_LOG_LENGTH,
+                    approximate=True,
+                )
             messages.append(message)
         try:
             pipe.execute()

@@ -77,6 +77,11 @@ def test_a_campaign_call_pops_the_patient_and_the_log_is_saved(
     assert "陈建国" in text and "高血压" in text and "糖尿病" in text
     assert "147.5 mmHg" in page.inner_text(".pop tr[data-code='8480-6']")
     page.wait_for_function("document.querySelectorAll('.pop canvas[data-trend]').length === 5")
+    # The presence panel follows a moment after the pop (refreshed once events settle).
+    page.wait_for_function(
+        "() => document.querySelector('#presence [data-state]').innerText.includes('In call')",
+        timeout=3000,
+    )
     assert page.inner_text("#presence [data-state]").count("In call") == 1
     screens.save(page, "desk-screen-pop")
 

@@ -74,8 +74,11 @@ def desk_page():
     if state.call_id and state.state is Presence.IN_CALL:
         pop = desk.screen_pop(db.session, agent, state.call_id, now)  # a reload mid-call
     queue = desk.agent_queue(db.session, agent, now)
+    page = _render("desk/index.html", state=state, queue=queue, pop=pop, now=now)
+    if pop is not None:
+        desk.audit_screen_pop(db.session, agent, pop)
     db.session.commit()
-    return _render("desk/index.html", state=state, queue=queue, pop=pop, now=now)
+    return page
 
 
 @pages.route("/desk/presence")
@@ -144,9 +147,14 @@ def desk_click_to_call():
 @pages.route("/desk/pop/<call_id>")
 @requires("presence.self")
 def desk_pop(call_id: str):
-    pop = desk.screen_pop(db.session, current(), call_id, utcnow())
+    agent = current()
+    pop = desk.screen_pop(db.session, agent, call_id, utcnow())
+    # Rendered before the commit (nothing expires and is loaded again), audited last (see
+    # desk.screen_pop); if the commit fails, the page is never sent.
+    page = _render("desk/_pop.html", pop=pop)
+    desk.audit_screen_pop(db.session, agent, pop)
     db.session.commit()
-    return _render("desk/_pop.html", pop=pop)
+    return page
 
 
 def _parse_date(text: str, problems: dict) -> date | None:

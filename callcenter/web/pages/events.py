@@ -2,14 +2,14 @@
 
 The stream reads the notifier's capped Redis stream with ``XREAD BLOCK``: each event's SSE id is
 its stream id, so a browser that reconnects with ``Last-Event-ID`` resumes exactly after the last
-event it saw (as long as the capped log still holds it). Agents receive their own events;
-supervisors and admins every event (the wallboard). While streaming the view holds no database
+event it saw (as long as the capped log still holds it). Agents read their own stream (their
+events only, so a desk wakes for its own calls alone); supervisors and admins the global one
+(the wallboard). While streaming the view holds no database
 connection, only one Redis connection; under gunicorn each open stream occupies one gthread.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,7 +20,7 @@ from flask import Response, current_app, request
 
 from callcenter.extensions import db
 from callcenter.models import Role
-from callcenter.telephony.notifier import EVENT_LOG
+from callcenter.telephony.notifier import EVENT_LOG, agent_log
 from callcenter.web.pages import pages
 from callcenter.web.security import current, requires
 
@@ -43,10 +43,14 @@ def _redis() -> redis.Redis:
     return current_app.extensions[key]
 
 
-def _start_id(connection: redis.Redis, last_event_id: str | None) -> str:
+def stream_key(agent_id: int | None) -> str:
+    return EVENT_LOG if agent_id is None else agent_log(agent_id)
+
+
+def _start_id(connection: redis.Redis, key: str, last_event_id: str | None) -> str:
     if last_event_id and STREAM_ID.match(last_event_id):
         return last_event_id
-    newest = connection.xrevrange(EVENT_LOG, count=1)
+    newest = connection.xrevrange(key, count=1)
     return newest[0][0].decode() if newest else "0-0"
 
 
@@ -58,7 +62,9 @@ def event_stream(
     heartbeat: float = HEARTBEAT_SECONDS,
     max_seconds: float = MAX_STREAM_SECONDS,
 ) -> Iterator[str]:
-    """SSE text for the events after ``start_id``; only ``agent_id``'s unless it is None."""
+    """SSE text for the events after ``start_id``: from the agent's own stream, or every event
+    when ``agent_id`` is None."""
+    key = stream_key(agent_id)
     yield f"retry: {RECONNECT_MS}\n\n"
     last_id = start_id
     ends_at = last_output = time.monotonic()
@@ -66,9 +72,7 @@ def event_stream(
     while time.monotonic() < ends_at:
         wait = min(heartbeat - (time.monotonic() - last_output), ends_at - time.monotonic())
         try:
-            batches = connection.xread(
-                {EVENT_LOG: last_id}, count=100, block=max(1, int(wait * 1000))
-            )
+            batches = connection.xread({key: last_id}, count=100, block=max(1, int(wait * 1000)))
         except redis.RedisError:
             log.warning("event stream lost Redis; the browser will reconnect", exc_info=True)
             return
@@ -76,8 +80,6 @@ def event_stream(
             for entry_id, fields in entries:
                 last_id = entry_id.decode()
                 data = fields.get(b"event", b"{}").decode()
-                if agent_id is not None and json.loads(data).get("agent_id") != agent_id:
-                    continue
                 last_output = time.monotonic()
                 yield f"id: {last_id}\ndata: {data}\n\n"
         if time.monotonic() - last_output >= heartbeat:
@@ -93,7 +95,7 @@ def events():
     agent_id = user.id if user.role is Role.AGENT else None
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     connection = _redis()
-    start = _start_id(connection, last_event_id)
+    start = _start_id(connection, stream_key(agent_id), last_event_id)
     # Give the connection back before streaming: a stream lives for minutes.
     db.session.remove()
     stream = event_stream(

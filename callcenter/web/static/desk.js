@@ -1,7 +1,7 @@
 // The agent desk: listens to the agent's call events (Server-Sent Events) and pops the patient.
 //
-// On `call.bridged` it asks the server for /desk/pop/<call id> (rendered server-side, so patient
-// data is escaped by the templates) and draws the trend charts. Every event also refreshes the
+// On `call.bridged` it shows /desk/pop/<call id> (rendered server-side, so patient data is
+// escaped by the templates; fetched when the patient answered) and draws the trend charts. Every event also refreshes the
 // presence and queue panels. EventSource reconnects by itself and sends Last-Event-ID, so no
 // event is lost across a dropped connection. Timings of each pop are kept in `window.ccDesk`
 // for the browser tests and the benchmark.
@@ -21,14 +21,50 @@
     }
   }
 
+  // The pop is fetched as soon as the patient answers the call reserved for this agent: the
+  // agent's phone then rings (seconds in real life) before the bridge, so on `call.bridged`
+  // the record is usually here already and is shown at once. Until the bridge it stays hidden.
+  const prefetched = {};
+
+  function popUrl(callId) {
+    return desk.dataset.popUrl.replace("CALL_ID", encodeURIComponent(callId));
+  }
+
+  function prefetch(callId) {
+    if (prefetched[callId]) return;
+    prefetched[callId] = fetch(popUrl(callId), {
+      credentials: "same-origin",
+      headers: { "HX-Request": "true" },
+    }).then((response) => (response.ok ? response.text() : null), () => null);
+  }
+
   function pop(event) {
-    const url = desk.dataset.popUrl.replace("CALL_ID", encodeURIComponent(event.call_id));
-    state.pops[event.call_id] = {
+    const timing = (state.pops[event.call_id] = {
       switchAtMs: event.switch_at_us ? event.switch_at_us / 1000 : null,
       publishedAt: Date.parse(event.at),
       receivedAt: Date.now(),
-    };
-    htmx.ajax("GET", url, { target: "#pop", swap: "innerHTML" });
+    });
+    prefetch(event.call_id);
+    prefetched[event.call_id].then((html) => {
+      if (html === null) {  // refused or failed: let htmx fetch it and show the error
+        htmx.ajax("GET", popUrl(event.call_id), { target: "#pop", swap: "innerHTML" });
+        return;
+      }
+      timing.respondedAt = Date.now();
+      const target = document.getElementById("pop");
+      target.innerHTML = html;
+      htmx.process(target);
+      shown(target);
+      refreshSoon();  // after the pop, not with it: twenty agents' panels would delay pops
+    });
+  }
+
+  // Panels are refreshed once events settle, not once per event: a bridged call brings three
+  // events in a few milliseconds, and twenty agents' panels at once would delay their pops.
+  let refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => htmx.trigger(document.body, "desk-refresh"), 300);
   }
 
   const source = new EventSource(desk.dataset.events);
@@ -42,8 +78,12 @@
       return;
     }
     state.events.push({ id: message.lastEventId, type: event.type, call_id: event.call_id });
+    if (event.call_id && event.agent_id === Number(desk.dataset.agentId)) {
+      if (event.type === "call.answered" && event.campaign_kind === "agent") prefetch(event.call_id);
+      if (event.type === "call.ended") delete prefetched[event.call_id];
+    }
     if (event.type === "call.bridged" && event.screen_pop && event.call_id) pop(event);
-    htmx.trigger(document.body, "desk-refresh");
+    refreshSoon();
   };
 
   // --- charts ---------------------------------------------------------------------------------
@@ -95,17 +135,17 @@
     const timing = match && state.pops[decodeURIComponent(match[1])];
     if (timing) timing.respondedAt = Date.now();
   });
-  document.body.addEventListener("htmx:afterSwap", (e) => {
-    const root = e.detail.target;
-    if (root.id === "pop") {
-      const article = root.querySelector(".pop[data-call-id]");
-      if (article) {
-        const timing = state.pops[article.dataset.callId] || (state.pops[article.dataset.callId] = {});
-        timing.shownAt = Date.now();
-        article.dataset.shownAt = String(timing.shownAt);
-      }
-      drawCharts(root);
+  function shown(root) {
+    const article = root.querySelector(".pop[data-call-id]");
+    if (article) {
+      const timing = state.pops[article.dataset.callId] || (state.pops[article.dataset.callId] = {});
+      timing.shownAt = Date.now();
+      article.dataset.shownAt = String(timing.shownAt);
     }
+    drawCharts(root);
+  }
+  document.body.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target.id === "pop") shown(e.detail.target);
   });
   drawCharts(document);
 
