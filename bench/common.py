@@ -50,8 +50,6 @@ class Result:
         return text_.rstrip()
 
 
-# Every result printed in this process, so run_all can tell whether any goal was missed.
-RESULTS: list[Result] = []
 
 
 def report(
@@ -70,7 +68,6 @@ def report(
     elif at_most is not None:
         goal, ok = f"< {at_most:,g}", value < at_most
     result = Result(name, value, unit, goal, ok, detail)
-    RESULTS.append(result)
     print(result.line(), flush=True)
     return result
 
