@@ -247,3 +247,7 @@ def screen_pop_latency() -> None:
     report("desk.screen_pop.e2e.p95", percentile(samples, 0.95), "ms", at_most=GOAL_P95_MS,
            detail=f"p50 {median(samples):.0f} ms, {len(samples)} pops, "
                   f"{AGENTS} agents connected")  # fmt: skip
+
+
+if __name__ == "__main__":
+    screen_pop_latency()

@@ -50,8 +50,6 @@ class Result:
         return text_.rstrip()
 
 
-
-
 def report(
     name: str,
     value: float,

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.errors import Conflict, InvalidInput
+from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.models import ApiToken, Role, User, utcnow
 from callcenter.services import audit
 
@@ -63,6 +63,40 @@ def create_user(
     session.add(user)
     session.flush()
     audit.append(session, actor, "user.create", "user", user.id, {"role": str(user.role)})
+    return user
+
+
+def update_user(
+    session: Session,
+    actor_user: User,
+    user_id: int,
+    *,
+    role: Role | str | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a user's role or deactivate them; a deactivated user's sessions and tokens stop
+    working at their next request. Admins cannot lock themselves out this way."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    new_role = Role(role) if role is not None else user.role
+    new_active = user.active if active is None else active
+    if user.id == actor_user.id and (new_role is not Role.ADMIN or not new_active):
+        raise Conflict("you cannot take away your own admin role or deactivate yourself")
+    if new_role is Role.AGENT and not user.sip_extension:
+        raise InvalidInput("an agent needs a SIP extension", {"field": "role"})
+    changes = {}
+    if new_role is not user.role:
+        changes["role"] = [str(user.role), str(new_role)]
+        user.role = new_role
+    if new_active != user.active:
+        changes["active"] = [user.active, new_active]
+        user.active = new_active
+        if not new_active:
+            for token in user.tokens:
+                token.revoked = True
+    if changes:
+        audit.append(session, audit.Actor.of(actor_user), "user.update", "user", user.id, changes)
     return user
 
 

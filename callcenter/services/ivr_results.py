@@ -38,7 +38,6 @@ from callcenter.models.ivr import (
     IvrQuestionnaireResponse,
 )
 from callcenter.services import audit, health, tasks
-from callcenter.telephony import policy
 from callcenter.telephony.actions import Originate
 
 log = logging.getLogger(__name__)
@@ -149,13 +148,7 @@ def settle_task(
         return
     cause = RETRY_CAUSES.get(outcome, HUNG_UP_CAUSE)
     task.last_hangup_cause = cause
-    decision = policy.retry_decision(campaign, task.attempts, cause, now)
-    if decision.retry:
-        tasks.transition(
-            task, TaskState.RETRY_SCHEDULED, reason=decision.reason, due_at=decision.due_at
-        )
-    else:
-        tasks.transition(task, TaskState.FAILED, reason=decision.reason)
+    tasks.retry_or_fail(task, campaign, cause, now)
 
 
 def add_agent_task(

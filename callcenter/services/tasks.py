@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from callcenter.errors import InvalidTaskTransition
-from callcenter.models import FollowUpTask, TaskState, utcnow
+from callcenter.models import Campaign, FollowUpTask, TaskState, utcnow
 
 S = TaskState
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
@@ -53,3 +53,14 @@ def transition(
     if new is S.FAILED and reason:
         task.failure_reason = reason
     return task
+
+
+def retry_or_fail(task: FollowUpTask, campaign: Campaign, cause: str, now: datetime) -> None:
+    """Schedule the next attempt as the campaign's retry policy says for ``cause``, or fail."""
+    from callcenter.telephony.policy import retry_decision
+
+    decision = retry_decision(campaign, task.attempts, cause, now)
+    if decision.retry:
+        transition(task, S.RETRY_SCHEDULED, reason=decision.reason, due_at=decision.due_at)
+    else:
+        transition(task, S.FAILED, reason=decision.reason)

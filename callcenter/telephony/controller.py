@@ -32,7 +32,6 @@ from callcenter.models import (
     utcnow,
 )
 from callcenter.services import presence, tasks
-from callcenter.telephony import policy
 from callcenter.telephony.actions import Action, Bridge, Hangup, Originate
 from callcenter.telephony.dialer import DialSettings, patient_originate
 from callcenter.telephony.notifier import CallNotifier
@@ -372,14 +371,7 @@ class CallController:
             return
         if call.answered_at is not None and cause != "IVR_HUNG_UP_EARLY":
             cause = "ABANDONED"  # answered, but no agent came on the line: call back soon
-        campaign = self.session().get(Campaign, task.campaign_id)
-        decision = policy.retry_decision(campaign, task.attempts, cause, now)
-        if decision.retry:
-            tasks.transition(
-                task, TaskState.RETRY_SCHEDULED, reason=decision.reason, due_at=decision.due_at
-            )
-        else:
-            tasks.transition(task, TaskState.FAILED, reason=decision.reason)
+        tasks.retry_or_fail(task, self.session().get(Campaign, task.campaign_id), cause, now)
 
     def _free_agent(self, call: CallAttempt, was_bridged: bool, now: datetime) -> None:
         if not call.agent_id:

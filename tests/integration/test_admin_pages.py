@@ -205,6 +205,38 @@ def test_admins_create_users_and_trunks(admin):
     assert bad.status_code == 422 and "The dial string must contain {number}." in text(bad)
 
 
+def test_admins_change_roles_and_deactivate_users_but_not_themselves(app, admin, users):
+    token_headers = users.headers("supervisor")
+    assert app.test_client().get("/api/v1/patients", headers=token_headers).status_code == 200
+
+    demoted = post(admin, f"/admin/users/{users.supervisor.id}", {"role": "qa", "active": "on"})
+    assert demoted.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, users.supervisor.id).role is Role.QA
+    # Permissions follow the role at the next request.
+    assert app.test_client().get("/api/v1/patients", headers=token_headers).status_code == 403
+
+    post(admin, f"/admin/users/{users.supervisor.id}", {"role": "qa"})  # "active" unticked
+    db.session.expire_all()
+    assert db.session.get(User, users.supervisor.id).active is False
+    # A deactivated user's API token stops working at once.
+    assert app.test_client().get("/api/v1/patients", headers=token_headers).status_code == 401
+    changes = db.session.scalars(
+        select(AuditEntry.details).where(AuditEntry.action == "user.update")
+    ).all()
+    assert changes == [{"role": ["supervisor", "qa"]}, {"active": [True, False]}]
+
+    refused = post(admin, f"/admin/users/{users.admin.id}", {"role": "supervisor", "active": "on"})
+    assert refused.status_code == 302
+    page = text(admin.get("/admin/users"))
+    assert "cannot take away your own admin role" in page
+    db.session.expire_all()
+    assert db.session.get(User, users.admin.id).role is Role.ADMIN
+    no_extension = post(admin, f"/admin/users/{users.qa.id}", {"role": "agent", "active": "on"})
+    assert no_extension.status_code == 302
+    assert "needs a SIP extension" in text(admin.get("/admin/users"))
+
+
 def test_the_overview_shows_whether_the_audit_chain_verifies(admin):
     assert "Verified: the chain of" in text(admin.get("/admin"))
     db.session.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(action="edited"))

@@ -93,6 +93,28 @@ def admin_users():
     ), (422 if errors else 200)
 
 
+@pages.route("/admin/users/<int:user_id>", methods=["POST"])
+@requires("users.manage")
+def admin_update_user(user_id: int):
+    form = request.form
+    try:
+        user = accounts.update_user(
+            db.session,
+            current(),
+            user_id,
+            role=Role(form.get("role", "")),
+            active=form.get("active") == "on",
+        )
+        db.session.commit()
+        flash(_("Changes saved for %(name)s.", name=user.username), "ok")
+    except ValueError:
+        flash(_("Choose a role."), "error")
+    except CallcenterError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("pages.admin_users"))
+
+
 # --- trunks ------------------------------------------------------------------------------------
 
 
