@@ -55,16 +55,16 @@
       target.innerHTML = html;
       htmx.process(target);
       shown(target);
-      refreshSoon();  // after the pop, not with it: twenty agents' panels would delay pops
+      refreshSoon("presence-refresh");  // after the pop, not with it
     });
   }
 
-  // Panels are refreshed once events settle, not once per event: a bridged call brings three
-  // events in a few milliseconds, and twenty agents' panels at once would delay their pops.
-  let refreshTimer = null;
-  function refreshSoon() {
-    clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => htmx.trigger(document.body, "desk-refresh"), 300);
+  // Panels are refreshed once events settle, not once per event, and only by the events that
+  // change them: twenty agents' panels refreshed at every event would delay their pops.
+  const refreshTimers = {};
+  function refreshSoon(what) {
+    clearTimeout(refreshTimers[what]);
+    refreshTimers[what] = setTimeout(() => htmx.trigger(document.body, what), 300);
   }
 
   const source = new EventSource(desk.dataset.events);
@@ -83,7 +83,10 @@
       if (event.type === "call.ended") delete prefetched[event.call_id];
     }
     if (event.type === "call.bridged" && event.screen_pop && event.call_id) pop(event);
-    refreshSoon();
+    // Only what changes the panels: a bridge puts the agent in call, an end into wrap-up and
+    // settles a task. (Answers, recordings and keypresses change neither.)
+    if (event.type === "call.bridged") refreshSoon("presence-refresh");
+    if (event.type === "call.ended") refreshSoon("desk-refresh");
   };
 
   // --- charts ---------------------------------------------------------------------------------
