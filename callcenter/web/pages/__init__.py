@@ -13,6 +13,7 @@ from callcenter.web.pages import (  # noqa: E402,F401
     desk,
     events,
     home,
+    ivr_prompts,
     patients,
     qa,
     supervisor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from callcenter.extensions import db
@@ -67,3 +68,51 @@ def test_patient_page_shows_the_automated_calls(client, users):
     assert "<code title=" in html and ">9</code>" in html
     # No automated calls: no empty section.
     assert 'id="ivr-history"' not in client.get(f"/patients/{quiet.id}").get_data(as_text=True)
+
+
+def test_staff_edit_prompt_texts_and_upload_recordings_on_the_prompts_page(client, users):
+    from callcenter.models.ivr import IvrPrompt
+    from tests.conftest import csrf_token_from
+    from tests.integration.ivr.test_ivr_api import tone_wav
+
+    campaign = factories.campaign("体检提醒", kind=CampaignKind.IVR)
+    login(client, "supervisor")
+    page = client.get(f"/campaigns/{campaign.id}/prompts", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="zh-intro"' in html and 'id="en-intro"' in html
+    token = csrf_token_from(html)
+
+    saved = client.post(
+        f"/campaigns/{campaign.id}/prompts/en/thanks",
+        data={"csrf_token": token, "text": "Thank you, goodbye from the clinic."},
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+    assert "Prompt saved." in saved.get_data(as_text=True)
+    row = db.session.query(IvrPrompt).filter_by(campaign_id=campaign.id, key="thanks").one()
+    assert row.language == "en" and row.text == "Thank you, goodbye from the clinic."
+
+    refused = client.post(
+        f"/campaigns/{campaign.id}/prompts/en/thanks",
+        data={"csrf_token": token, "text": "Bye {patient_secret}"},
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+    assert "may only use" in refused.get_data(as_text=True)
+    db.session.refresh(row)
+    assert row.text == "Thank you, goodbye from the clinic."  # unchanged
+
+    uploaded = client.post(
+        f"/campaigns/{campaign.id}/prompts/zh/thanks",
+        data={"csrf_token": token, "file": (io.BytesIO(tone_wav()), "thanks.wav")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+    assert "Recording saved" in uploaded.get_data(as_text=True)
+    recorded = db.session.query(IvrPrompt).filter_by(campaign_id=campaign.id, language="zh")
+    assert recorded.one().audio_sha256
+
+    denied = client.get(f"/campaigns/{campaign.id}/prompts", headers=users.headers("agent"))
+    assert denied.status_code == 403
