@@ -14,7 +14,6 @@ them is safe to repeat and to retry after a crash at any point:
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import tempfile
@@ -34,7 +33,7 @@ from callcenter.models import (
     TranscriptSegment,
     utcnow,
 )
-from callcenter.services import audit, transcripts
+from callcenter.services import audit, recording_store, transcripts
 from recordings import audio, crypto, storage, wavcheck
 from recordings.keys import Keyring
 from recordings.models import ModelMissing, model_path_for
@@ -59,32 +58,12 @@ class PipelineSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> PipelineSettings:
         return cls(
-            store=_store(
-                str(config.get("RECORDINGS_STORE", "local")),
-                str(config.get("RECORDINGS_STORE_DIR", "")),
-                str(config.get("S3_BUCKET", "")),
-                str(config.get("S3_ENDPOINT_URL", "")),
-                str(config.get("S3_REGION", "us-east-1")),
-            ),
-            keyring=_keyring(
-                str(config["RECORDING_KEYS"]), str(config.get("RECORDING_KEY_ID", ""))
-            ),
+            store=recording_store.recording_store(config),
+            keyring=recording_store.keyring(config),
             engine_setting=str(config.get("TRANSCRIBE_ENGINE", "vosk")),
             default_language=str(config.get("DEFAULT_LANGUAGE", "zh")),
             models=dict(config),
         )
-
-
-@functools.lru_cache(maxsize=4)
-def _store(kind: str, local_dir: str, bucket: str, endpoint_url: str, region: str):
-    return storage.store_from_settings(
-        kind, local_dir=local_dir, bucket=bucket, endpoint_url=endpoint_url, region=region
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _keyring(keys: str, active: str) -> Keyring:
-    return Keyring.from_setting(keys, active)
 
 
 def storage_key(recording: Recording) -> str:

@@ -13,8 +13,7 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from callcenter.extensions import db
-from callcenter.services import recording_access
-from callcenter.services.recording_pipeline import PipelineSettings
+from callcenter.services import recording_access, recording_store
 from callcenter.web.api.common import PREFIX
 from callcenter.web.security import current, requires
 from recordings import crypto
@@ -30,8 +29,12 @@ NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def _reader(recording) -> crypto.EncryptedReader:
-    settings = PipelineSettings.from_config(current_app.config)
-    return crypto.EncryptedReader(settings.store, recording.storage_key, settings.keyring)
+    config = current_app.config
+    return crypto.EncryptedReader(
+        recording_store.recording_store(config),
+        recording.storage_key,
+        recording_store.keyring(config),
+    )
 
 
 @blp.route("/recordings/<int:recording_id>/audio")
